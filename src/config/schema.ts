@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { booleanish, duration, fieldMatch, headerMap, name, numberish, port, size, stringMatch } from './schema-types.ts';
+
+// The one schema for switchyard.yaml. Types are inferred from it (see `Config`), defaults live here, and
+// every object is strict so a misspelt key is an error with a hint rather than a silent no-op.
+// Cross-references (a target naming a provider, duplicate names) are checked afterwards in validate.ts.
+
+const serverSchema = z.strictObject({
+  host: z.string().default('127.0.0.1'),
+  port: port.default(8080),
+  limits: z
+    .strictObject({
+      /** Largest request body accepted; checked while reading, before the body is buffered. */
+      body: size.default(4_000_000),
+      /** Largest request head (request line plus headers). Needs a restart to change. */
+      headers: size.default(16_384),
+    })
+    .prefault({}),
+  timeouts: z
+    .strictObject({
+      /** A client must finish sending its request head within this time. Restart to change. */
+      headers: duration.default(10_000),
+      /** A client must finish sending its whole request within this time. Restart to change. */
+      request: duration.default(60_000),
+      /** An idle keep-alive connection is closed after this time. */
+      keep_alive: duration.default(5_000),
+    })
+    .prefault({}),
+  /** On SIGTERM, in-flight requests get this long to finish before connections are closed. */
+  drain_timeout: duration.default(30_000),
+  /** Header that carries the request id in and out. */
+  request_id_header: z.string().toLowerCase().default('x-request-id'),
+  /** When a request sends this header with value 1/true, the response explains the routing decision. */
+  debug_header: z.string().toLowerCase().default('x-switchyard-debug'),
+});
+
+const loggingSchema = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** One JSON line per request on stdout. */
+  access_log: booleanish.default(true),
+});
+
+const metricsSchema = z.strictObject({
+  enabled: booleanish.default(true),
+  path: z.string().startsWith('/').default('/metrics'),
+  /** Process metrics (CPU, memory, event loop) from prom-client. */
+  process: booleanish.default(true),
+});
+
+const providerTimeouts = z
+  .strictObject({
+    /** TCP/TLS connect. */
+    connect: duration.default(5_000),
+    /** From sending the request to the upstream's response headers (time to first byte). */
+    first_byte: duration.default(120_000),
+    /** Longest silence between two body chunks of an upstream response. */
+    idle: duration.default(120_000),
+    /** The whole upstream exchange, stream included. 0 disables. */
+    total: duration.default(600_000),
+  })
+  .prefault({});
+
+const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('none') }),
+  /** Authorization: Bearer <token>. */
+  z.strictObject({ type: z.literal('bearer'), token: z.string().min(1) }),
+  /** A named header carrying the key verbatim (Azure's api-key, Anthropic's x-api-key…). */
+  z.strictObject({ type: z.literal('header'), header: z.string().min(1), value: z.string().min(1) }),
+]);
+
+const providerCommon = {
+  name,
+  /** Base URL including any path prefix, e.g. https://api.openai.com/v1 or http://10.0.0.5:8000/v1. */
+  base_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8000/v1' }),
+  auth: authSchema.default({ type: 'none' }),
+  /** Extra headers sent upstream on every request. */
+  headers: headerMap.default({}),
+  timeouts: providerTimeouts,
+  /** Connections kept per upstream origin. */
+  max_connections: numberish(z.number().int().min(1).max(10_000)).default(256),
+};
+
+const openaiProvider = z.strictObject({
+  type: z.literal('openai'),
+  ...providerCommon,
+});
+
+const azureProvider = z.strictObject({
+  type: z.literal('azure'),
+  ...providerCommon,
+  /** Azure OpenAI api-version query parameter. */
+  api_version: z.string().min(1).default('2024-10-21'),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [openaiProvider, azureProvider]);
+
+const targetSchema = z.strictObject({
+  provider: z.string().min(1),
+  /** The model name the upstream knows (for Azure, the deployment name). Defaults to the public name. */
+  model: z.string().min(1).optional(),
+  /** Relative share of traffic for weighted splits (canary, A/B). */
+  weight: numberish(z.number().min(0)).default(1),
+  /** Arm label shown in the x-switchyard-target header and metrics; defaults to provider/model. */
+  name: name.optional(),
+});
+
+const modelSchema = z.strictObject({
+  /** Public model name clients send. */
+  name: z.string().min(1),
+  aliases: z.array(z.string().min(1)).default([]),
+  targets: z.array(targetSchema).min(1, 'a model needs at least one target'),
+  /** Listed in GET /v1/models (set false to serve a model without advertising it). */
+  listed: booleanish.default(true),
+});
+
+const policySchema = z.strictObject({
+  /** Policy type id, e.g. request-caps or headers. */
+  type: z.string().min(1),
+  name: name.optional(),
+  params: z.record(z.string(), z.unknown()).default({}),
+});
+
+const matchSchema = z
+  .strictObject({
+    /** Header conditions, by lower-case header name. */
+    headers: z.record(z.string(), stringMatch).optional(),
+    /** Request body conditions, by dotted path (e.g. metadata.tier, max_tokens). */
+    fields: z.record(z.string(), fieldMatch).optional(),
+    /** Condition on the model the client asked for. */
+    model: stringMatch.optional(),
+    /** Restrict the rule to some APIs. */
+    api: z.array(z.enum(['chat', 'completions', 'embeddings', 'responses', 'messages'])).optional(),
+  })
+  .refine((m) => Object.keys(m).length > 0, 'an empty match would match everything; omit the rule instead');
+
+const routeSchema = z.strictObject({
+  name,
+  match: matchSchema,
+  /** Public model (or alias) the request is sent to when the rule matches. Defaults to the requested one. */
+  model: z.string().min(1).optional(),
+  /** Policies added for requests on this route, after the global ones. */
+  policies: z.array(policySchema).default([]),
+});
+
+export const configSchema = z.strictObject({
+  server: serverSchema.prefault({}),
+  logging: loggingSchema.prefault({}),
+  metrics: metricsSchema.prefault({}),
+  providers: z.array(providerSchema).default([]),
+  models: z.array(modelSchema).default([]),
+  /** Ordered rules; the first whose match holds decides the route. */
+  routes: z.array(routeSchema).default([]),
+  /** Policies applied to every request, in order. */
+  policies: z.array(policySchema).default([]),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;
+export type PolicyConfig = z.infer<typeof policySchema>;
+export type TargetConfig = z.infer<typeof targetSchema>;

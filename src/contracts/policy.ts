@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import type { GatewayError } from '../core/errors.ts';
+import type { RequestContext } from './request.ts';
+
+// Policies are typed hooks compiled per route. A policy implements any subset of the hooks; the compile
+// step builds one array per hook, so an unused hook costs nothing. Policies are built once per Runtime
+// and keep no per-request state: what a request needs is on its RequestContext.
+
+export interface Policy {
+  readonly type: string;
+  readonly name: string;
+  /** Before routing to an upstream. Throw a GatewayError to reject; may edit ctx.body and headers. */
+  onRequest?(ctx: RequestContext): void | Promise<void>;
+  /** When the upstream's response status is known, before anything is sent to the client. */
+  onResponseStart?(ctx: RequestContext): void;
+  /** After the exchange, whatever its outcome (usage is final here). Must not throw. */
+  onEnd?(ctx: RequestContext): void;
+  /** When the request failed with an error (before onEnd). Must not throw. */
+  onError?(ctx: RequestContext, err: GatewayError): void;
+}
+
+export interface PolicyPipeline {
+  readonly onRequest: readonly Policy[];
+  readonly onResponseStart: readonly Policy[];
+  readonly onEnd: readonly Policy[];
+  readonly onError: readonly Policy[];
+}
+
+export interface PolicyFactory<P = unknown> {
+  readonly type: string;
+  readonly description: string;
+  readonly params: z.ZodType<P>;
+  create(name: string, params: P): Policy;
+}

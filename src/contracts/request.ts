@@ -1,0 +1,65 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ErrorCode } from '../core/errors.ts';
+import type { Usage } from '../core/usage.ts';
+
+// The per-request state object. The server creates one per request with every field initialised (one
+// stable shape); routing, policies, providers and telemetry read and fill it. Plugins keep no
+// per-request state of their own: everything a request needs travels here.
+
+export type ApiKind = 'chat' | 'completions' | 'embeddings' | 'responses' | 'messages';
+
+export type JsonObject = Record<string, unknown>;
+
+export type Outcome = 'ok' | 'error' | 'aborted' | 'cut';
+
+export interface RequestContext {
+  readonly id: string;
+  readonly api: ApiKind;
+  /** performance.now() when the request arrived. */
+  readonly startedAt: number;
+  /** Wall-clock arrival time (ms since epoch), for logs and usage records. */
+  readonly receivedAt: number;
+  readonly clientHeaders: IncomingHttpHeaders;
+  /** Parsed client body. Policies may edit it during onRequest; it is frozen in effect after routing. */
+  body: JsonObject;
+  readonly stream: boolean;
+  /** The client asked for usage on its stream (stream_options.include_usage). */
+  readonly clientWantsUsage: boolean;
+  /** The model the client asked for. */
+  readonly requestedModel: string;
+  /** The public model serving the request, after route rules and aliases. */
+  model: string;
+  /** The route that matched (a rule name, or "default"). */
+  route: string;
+  /** The chosen arm's label (provider/model unless named). */
+  target: string | null;
+  provider: string | null;
+  upstreamModel: string | null;
+  /** The upstream endpoint that answered (origin or pool endpoint id). */
+  endpoint: string | null;
+  /** Upstream attempts made (1 without retries or fallbacks). */
+  attempts: number;
+  /** Final status sent to the client (499 when the client went away first). */
+  status: number;
+  errorCode: ErrorCode | null;
+  outcome: Outcome;
+  usage: Usage;
+  /** Where the token counts came from. */
+  usageSource: 'upstream' | 'estimate' | 'none';
+  /** ms from arrival to the first response byte sent to the client. */
+  ttftMs: number | null;
+  /** ms from arrival to the end of the response. */
+  durationMs: number;
+  /** ms spent waiting on upstreams (headers to last byte), to derive gateway overhead. */
+  upstreamMs: number;
+  /** Extra headers for the client response (x-switchyard-*, rate-limit headers…). */
+  readonly responseHeaders: Record<string, string>;
+  /** Extra headers for the upstream request, added by policies. */
+  readonly upstreamHeaders: Record<string, string>;
+  /** Aborted when the client disconnects or the request must stop. */
+  readonly signal: AbortSignal;
+  /** The client asked for the routing explanation (debug header). */
+  readonly debug: boolean;
+  /** Why the request went where it went (filled when debug is on or the access log asks for it). */
+  explain: JsonObject | null;
+}
