@@ -42,14 +42,16 @@ export default tseslint.config(
     files: ['src/contracts/**/*.ts'],
     rules: restrict([{ group: ['../*', '!../core', '!../contracts'], message: 'contracts import only core and contracts' }]),
   },
-  {
-    files: ['src/translators/**/*.ts', 'src/picking/**/*.ts', 'src/policies/**/*.ts', 'src/auth-schemes/**/*.ts'],
+  ...['translators', 'scheduling', 'policies', 'auth-schemes', 'state', 'sim'].map((own) => ({
+    files: [`src/${own}/**/*.ts`],
     ignores: ['**/*.test.ts'],
-    rules: restrict([
-      {
-        group: ['../*', '!../core', '!../contracts'],
-        message: 'plugin implementations import only contracts, core and their own folder',
-      },
-    ]),
-  },
+    rules: restrict(
+      ['server', 'config', 'routing', 'upstream', 'telemetry', 'cli', 'api', 'translators', 'scheduling', 'policies', 'state', 'sim', 'mcp']
+        .filter((other) => other !== own && !(own === 'policies' && other === 'state'))
+        .map((other) => ({
+          group: [`**/${other}/*`],
+          message: 'plugin implementations import only contracts, core and their own folder',
+        })),
+    ),
+  })),
 );

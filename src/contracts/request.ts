@@ -12,6 +12,23 @@ export type JsonObject = Record<string, unknown>;
 
 export type Outcome = 'ok' | 'error' | 'aborted' | 'cut';
 
+/** Priority classes, most urgent first. Sheddable traffic is rejected first under saturation. */
+export type PriorityClass = 'critical' | 'standard' | 'sheddable';
+
+/** Who is calling, as established by an authentication policy. */
+export interface Identity {
+  /** Key id (not the secret), JWT subject or certificate name: stable, safe to log. */
+  readonly id: string;
+  readonly kind: 'api-key' | 'jwt' | 'mtls' | 'anonymous';
+  readonly tenant: string | null;
+  readonly team: string | null;
+  readonly user: string | null;
+  /** Public models this identity may use; null = all. */
+  readonly allowedModels: ReadonlySet<string> | null;
+  readonly priority: PriorityClass | null;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
 export interface RequestContext {
   readonly id: string;
   readonly api: ApiKind;
@@ -58,6 +75,12 @@ export interface RequestContext {
   readonly upstreamHeaders: Record<string, string>;
   /** Aborted when the client disconnects or the request must stop. */
   readonly signal: AbortSignal;
+  /** Set by an authentication policy; null when the route has none. */
+  identity: Identity | null;
+  /** Scheduling priority (from identity, route or header). */
+  priority: PriorityClass;
+  /** Money spent on this request in USD, once usage is known (null when no price applies). */
+  costUsd: number | null;
   /** The client asked for the routing explanation (debug header). */
   readonly debug: boolean;
   /** Why the request went where it went (filled when debug is on or the access log asks for it). */
