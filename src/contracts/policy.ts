@@ -26,9 +26,20 @@ export interface PolicyPipeline {
   readonly onError: readonly Policy[];
 }
 
+/**
+ * Shared services a policy may need, built once per gateway process (not per Runtime) so that state such
+ * as counters survives a reload. Issues that add stateful policies extend this interface.
+ */
+export interface PolicyServices {
+  /** Structured log line for operators (the gateway's logger). */
+  log(level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>): void;
+}
+
 export interface PolicyFactory<P = unknown> {
+  /** Kebab-case type id used in config. */
   readonly type: string;
   readonly description: string;
+  /** Parameter schema; config problems in params are reported with their path. */
   readonly params: z.ZodType<P>;
-  create(name: string, params: P): Policy;
+  create(name: string, params: P, services: PolicyServices): Policy;
 }

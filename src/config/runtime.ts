@@ -1,0 +1,106 @@
+import type { Policy, PolicyPipeline } from '../contracts/policy.ts';
+import type { Provider } from '../contracts/upstream.ts';
+import type { Predicate } from '../routing/match.ts';
+import type { OriginPools } from '../upstream/pools.ts';
+import type { Config } from './schema.ts';
+
+// The frozen result of compiling a config: what the data plane reads on every request. A Runtime is
+// reference-counted by the requests using it, so a reload can swap in a new one while in-flight requests
+// finish on the old one; the old one's connection pools close when its last request ends.
+
+export interface CompiledTarget {
+  /** Arm label: shown in x-switchyard-target, logs and metrics. */
+  readonly label: string;
+  readonly provider: Provider;
+  readonly upstreamModel: string;
+  readonly weight: number;
+}
+
+export interface CompiledModel {
+  readonly name: string;
+  readonly targets: readonly CompiledTarget[];
+  /** Cumulative weights, for a weighted pick with one random number and a short scan. */
+  readonly cumulative: readonly number[];
+  readonly totalWeight: number;
+  readonly byLabel: ReadonlyMap<string, CompiledTarget>;
+}
+
+export interface CompiledRoute {
+  readonly name: string;
+  readonly test: Predicate;
+  /** Public model the rule sends requests to; undefined keeps the requested model. */
+  readonly model: string | undefined;
+  readonly pipeline: PolicyPipeline;
+}
+
+export interface RuntimeParts {
+  readonly config: Config;
+  readonly models: ReadonlyMap<string, CompiledModel>;
+  readonly routes: readonly CompiledRoute[];
+  readonly defaultPipeline: PolicyPipeline;
+  readonly providers: readonly Provider[];
+  readonly pools: OriginPools;
+  readonly modelList: Buffer;
+  readonly policies: readonly Policy[];
+}
+
+export class Runtime {
+  readonly config: Config;
+  readonly models: ReadonlyMap<string, CompiledModel>;
+  readonly routes: readonly CompiledRoute[];
+  readonly defaultPipeline: PolicyPipeline;
+  /** The GET /v1/models body, serialised once. */
+  readonly modelList: Buffer;
+  readonly generation: number;
+  private readonly providers: readonly Provider[];
+  private readonly pools: OriginPools;
+  private users = 0;
+  private retired = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(parts: RuntimeParts, generation: number) {
+    this.config = parts.config;
+    this.models = parts.models;
+    this.routes = parts.routes;
+    this.defaultPipeline = parts.defaultPipeline;
+    this.modelList = parts.modelList;
+    this.providers = parts.providers;
+    this.pools = parts.pools;
+    this.generation = generation;
+    Object.freeze(this.routes);
+  }
+
+  acquire(): this {
+    this.users++;
+    return this;
+  }
+
+  release(): void {
+    this.users--;
+    if (this.retired && this.users === 0) void this.close();
+  }
+
+  get inFlight(): number {
+    return this.users;
+  }
+
+  /** No new requests will use this Runtime; close it once the in-flight ones are done. */
+  retire(): void {
+    this.retired = true;
+    if (this.users === 0) void this.close();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled(this.providers.map((p) => p.close()));
+      await this.pools.close();
+    })();
+    return this.closing;
+  }
+
+  /** Abort whatever is still in flight (a drain that ran out of time). */
+  async destroy(): Promise<void> {
+    await this.pools.destroy();
+    await this.close();
+  }
+}

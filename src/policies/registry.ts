@@ -1,0 +1,11 @@
+import type { PolicyFactory } from '../contracts/policy.ts';
+import { headersFactory } from './headers.ts';
+import { requestCapsFactory } from './request-caps.ts';
+
+// Every policy type the config may name, by type id. Issues that add policies register them here.
+
+const factories: readonly PolicyFactory<never>[] = [requestCapsFactory, headersFactory] as PolicyFactory<never>[];
+
+export const policyRegistry: ReadonlyMap<string, PolicyFactory<unknown>> = new Map(
+  factories.map((f) => [f.type, f as unknown as PolicyFactory<unknown>]),
+);

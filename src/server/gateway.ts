@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { once } from 'node:events';
+import type { Logger } from 'pino';
+import { GatewayError } from '../core/errors.ts';
+import type { ApiKind } from '../contracts/request.ts';
+import type { PolicyServices } from '../contracts/policy.ts';
+import { compile } from '../config/compile.ts';
+import type { Runtime } from '../config/runtime.ts';
+import type { Config } from '../config/schema.ts';
+import { createLogger } from '../telemetry/access-log.ts';
+import { GatewayMetrics } from '../telemetry/metrics.ts';
+import { handleInference } from './handler.ts';
+import { sendError, sendJson } from './respond.ts';
+
+// The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
+// metrics registry and logger (which outlive reloads), and a drain on shutdown.
+
+const INFERENCE: Readonly<Record<string, ApiKind>> = {
+  '/v1/chat/completions': 'chat',
+  '/v1/completions': 'completions',
+  '/v1/embeddings': 'embeddings',
+  '/v1/responses': 'responses',
+};
+
+export interface GatewayOptions {
+  readonly config: Config;
+  /** Overrides server.port (0 picks a free port). */
+  readonly port?: number;
+  readonly logger?: Logger;
+}
+
+export class Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  private runtime: Runtime;
+  private readonly server: Server;
+  private readonly services: PolicyServices;
+  private draining = false;
+  private active = 0;
+
+  private constructor(options: GatewayOptions) {
+    const { config } = options;
+    this.logger = options.logger ?? createLogger(config.logging.level);
+    this.metrics = new GatewayMetrics({ process: config.metrics.process });
+    this.services = { log: (level, msg, data) => this.logger[level](data ?? {}, msg) };
+    this.runtime = compile(config, this.services);
+    const s = config.server;
+    this.server = createServer(
+      {
+        maxHeaderSize: s.limits.headers,
+        headersTimeout: s.timeouts.headers,
+        requestTimeout: s.timeouts.request,
+        keepAliveTimeout: s.timeouts.keep_alive,
+        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(s.timeouts.headers / 4))),
+      },
+      (req, res) => this.dispatch(req, res),
+    );
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
+  }
+
+  static async start(options: GatewayOptions): Promise<Gateway> {
+    const gateway = new Gateway(options);
+    const s = options.config.server;
+    gateway.server.listen(options.port ?? s.port, s.host);
+    await once(gateway.server, 'listening');
+    return gateway;
+  }
+
+  get url(): string {
+    const addr = this.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${host}:${addr.port}`;
+  }
+
+  get config(): Config {
+    return this.runtime.config;
+  }
+
+  /** Swap in a new config. Throws (and keeps the current Runtime) when it cannot be compiled. */
+  reload(config: Config): void {
+    let next: Runtime;
+    try {
+      next = compile(config, this.services);
+    } catch (err) {
+      this.metrics.reloads.labels('error').inc();
+      throw err;
+    }
+    const previous = this.runtime;
+    this.runtime = next;
+    previous.retire();
+    this.metrics.reloads.labels('ok').inc();
+    this.logger.info({ generation: next.generation }, 'configuration reloaded');
+  }
+
+  /** Stop accepting, let in-flight requests finish (bounded by drain_timeout), then close everything. */
+  async shutdown(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.server.close();
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + this.runtime.config.server.drain_timeout;
+    while (this.active > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    if (this.active > 0) {
+      this.logger.warn({ in_flight: this.active }, 'drain timeout: aborting requests still in flight');
+      await this.runtime.destroy();
+    }
+    this.server.closeAllConnections();
+    await this.runtime.close();
+    this.logger.flush();
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const api = INFERENCE[path];
+    if (api !== undefined) {
+      if (req.method !== 'POST') return this.refuse(res, new GatewayError('method_not_allowed', `Use POST for ${path}.`));
+      if (this.draining) return this.refuse(res, new GatewayError('shutting_down', 'The gateway is shutting down; retry on another replica.'), true);
+      this.serve(req, res, api);
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.refuse(res, new GatewayError('not_found', `No route for ${req.method ?? ''} ${path}.`));
+    }
+    this.serveGet(path, res);
+  }
+
+  private serve(req: IncomingMessage, res: ServerResponse, api: ApiKind): void {
+    const runtime = this.runtime.acquire();
+    this.active++;
+    this.metrics.inFlight.inc();
+    void handleInference({ metrics: this.metrics, logger: this.logger }, runtime, { req, res, api, surface: 'openai' }).finally(() => {
+      this.active--;
+      this.metrics.inFlight.dec();
+      runtime.release();
+    });
+  }
+
+  private serveGet(path: string, res: ServerResponse): void {
+    const runtime = this.runtime;
+    if (path === '/v1/models') return sendJson(res, 200, runtime.modelList);
+    if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
+    if (path === '/readyz') {
+      return this.draining ? sendJson(res, 503, '{"status":"draining"}') : sendJson(res, 200, '{"status":"ready"}');
+    }
+    const m = runtime.config.metrics;
+    if (m.enabled && path === m.path) {
+      void this.metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': this.metrics.registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
+    this.refuse(res, new GatewayError('not_found', `No route for ${path}.`));
+  }
+
+  private refuse(res: ServerResponse, err: GatewayError, close = false): void {
+    sendError(res, err, { surface: 'openai', close });
+  }
+
+  private clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+    if (!socket.writable || err.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const gwErr =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? new GatewayError('headers_too_large', 'The request headers are too large.')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new GatewayError('request_timeout', 'The request was not received in time.')
+          : new GatewayError('invalid_request', 'The request is not valid HTTP.');
+    const body = JSON.stringify({ error: { message: gwErr.message, type: gwErr.type, param: null, code: gwErr.code } });
+    const reason = gwErr.status === 431 ? 'Request Header Fields Too Large' : gwErr.status === 408 ? 'Request Timeout' : 'Bad Request';
+    socket.end(
+      `HTTP/1.1 ${gwErr.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+}

@@ -1,0 +1,40 @@
+import { pino, type Logger } from 'pino';
+import type { DestinationStream } from 'pino';
+import type { RequestContext } from '../contracts/request.ts';
+
+// The operator log: JSON lines through pino, written asynchronously. The access log is one line per
+// request with what an operator needs to answer "what happened to request X": never prompts or outputs.
+
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
+}
+
+export function accessLogLine(ctx: RequestContext): Record<string, unknown> {
+  const u = ctx.usage;
+  return {
+    type: 'access',
+    id: ctx.id,
+    api: ctx.api,
+    route: ctx.route,
+    model: ctx.model || ctx.requestedModel,
+    provider: ctx.provider,
+    target: ctx.target,
+    upstream_model: ctx.upstreamModel,
+    endpoint: ctx.endpoint,
+    stream: ctx.stream,
+    status: ctx.status,
+    error: ctx.errorCode,
+    outcome: ctx.outcome,
+    attempts: ctx.attempts,
+    input_tokens: u.inputTokens,
+    output_tokens: u.outputTokens,
+    cached_tokens: u.cachedInputTokens,
+    usage_source: ctx.usageSource,
+    identity: ctx.identity?.id ?? null,
+    cost_usd: ctx.costUsd,
+    latency_ms: Math.round(ctx.durationMs * 100) / 100,
+    ttft_ms: ctx.ttftMs === null ? null : Math.round(ctx.ttftMs * 100) / 100,
+    upstream_ms: Math.round(ctx.upstreamMs * 100) / 100,
+  };
+}

@@ -1,0 +1,92 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RequestContext } from '../contracts/request.ts';
+
+// Prometheus metrics, one registry per gateway (so tests can run several gateways in one process).
+// Label values come only from config (route, model, provider and target names) or from closed sets
+// (status codes, error codes, token types): never from raw client input, so cardinality stays bounded.
+// Requests for an unknown model are counted under model="(unknown)".
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'route' | 'model' | 'provider' | 'target' | 'status'>;
+  readonly duration: Histogram<'model'>;
+  readonly ttft: Histogram<'model'>;
+  readonly overhead: Histogram<'model'>;
+  readonly tokens: Counter<'model' | 'type'>;
+  readonly inFlight: Gauge;
+  readonly upstreamErrors: Counter<'provider' | 'code'>;
+  readonly reloads: Counter<'result'>;
+
+  constructor(options: { process: boolean }) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'gateway_requests_total',
+      help: 'Requests by route, public model, provider, chosen target (split arm) and HTTP status.',
+      labelNames: ['route', 'model', 'provider', 'target', 'status'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'gateway_inference_duration_seconds',
+      help: 'Time from request arrival to the end of the response, per public model.',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'gateway_time_to_first_token_seconds',
+      help: 'Time from request arrival to the first streamed byte sent to the client, per model.',
+      labelNames: ['model'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.overhead = new Histogram({
+      name: 'gateway_overhead_seconds',
+      help: 'Time spent in the gateway itself (request duration minus time waiting on upstreams).',
+      labelNames: ['model'],
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'gateway_tokens_total',
+      help: 'Tokens by model and type (input, output, cached_input, cache_write, reasoning).',
+      labelNames: ['model', 'type'],
+      registers,
+    });
+    this.inFlight = new Gauge({ name: 'gateway_requests_in_flight', help: 'Requests being served now.', registers });
+    this.upstreamErrors = new Counter({
+      name: 'gateway_upstream_errors_total',
+      help: 'Failed upstream exchanges by provider and error code.',
+      labelNames: ['provider', 'code'],
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'gateway_config_reloads_total',
+      help: 'Configuration reloads by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    });
+    if (options.process) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Record a finished request. Called once per request, whatever its outcome. */
+  observe(ctx: RequestContext): void {
+    const model = ctx.model === '' ? '(unknown)' : ctx.model;
+    this.requests.labels(ctx.route, model, ctx.provider ?? '', ctx.target ?? '', String(ctx.status)).inc();
+    const seconds = ctx.durationMs / 1000;
+    this.duration.labels(model).observe(seconds);
+    if (ctx.ttftMs !== null && ctx.stream) this.ttft.labels(model).observe(ctx.ttftMs / 1000);
+    if (ctx.provider !== null) this.overhead.labels(model).observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
+    const u = ctx.usage;
+    if (u.inputTokens > 0) this.tokens.labels(model, 'input').inc(u.inputTokens);
+    if (u.outputTokens > 0) this.tokens.labels(model, 'output').inc(u.outputTokens);
+    if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
+    if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
+    if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);
+    if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {
+      this.upstreamErrors.labels(ctx.provider, ctx.errorCode).inc();
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import type { Dispatcher } from 'undici';
+import { GatewayError } from '../core/errors.ts';
+import type { Endpoint, OutgoingRequest, UpstreamTimeouts } from '../contracts/upstream.ts';
+
+// One HTTP exchange with an upstream endpoint through its undici pool. Time to first byte is undici's
+// headersTimeout, the idle gap between body chunks its bodyTimeout; the total limit and client aborts
+// arrive through `signal`. Failures become GatewayErrors: unreachable → 502, timeouts → 504.
+
+export type UpstreamResponse = Dispatcher.ResponseData;
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+/** Map anything thrown by undici (or an abort) to a GatewayError. */
+export function upstreamFailure(err: unknown, signal: AbortSignal): GatewayError {
+  if (signal.aborted && signal.reason instanceof GatewayError) return signal.reason;
+  if (err instanceof GatewayError) return err;
+  const code = (err as { code?: unknown }).code;
+  switch (code) {
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return new GatewayError('upstream_timeout', 'Timed out connecting to the upstream provider.', { cause: err });
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return new GatewayError('upstream_timeout', 'The upstream provider did not answer in time (first byte timeout).', { cause: err });
+    case 'UND_ERR_BODY_TIMEOUT':
+      return new GatewayError('upstream_timeout', 'The upstream provider stopped sending data (idle timeout).', { cause: err });
+    default:
+      break;
+  }
+  if (typeof code === 'string' && UNREACHABLE.has(code)) {
+    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', { cause: err });
+  }
+  const cause = (err as { cause?: { code?: unknown } }).cause;
+  if (typeof cause?.code === 'string' && UNREACHABLE.has(cause.code)) {
+    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', { cause: err });
+  }
+  return new GatewayError('upstream_error', 'The exchange with the upstream provider failed.', { cause: err });
+}
+
+export async function sendUpstream(
+  endpoint: Endpoint,
+  req: OutgoingRequest,
+  timeouts: UpstreamTimeouts,
+  signal: AbortSignal,
+): Promise<UpstreamResponse> {
+  try {
+    return await endpoint.dispatcher.request({
+      origin: endpoint.origin,
+      method: 'POST',
+      path: req.path,
+      headers: req.headers,
+      body: req.body,
+      signal,
+      headersTimeout: timeouts.firstByteMs,
+      bodyTimeout: timeouts.idleMs,
+    });
+  } catch (err) {
+    throw upstreamFailure(err, signal);
+  }
+}
+
+/** Read a whole (error or JSON) response body, bounded so a runaway upstream cannot exhaust memory. */
+export async function readBody(res: UpstreamResponse, signal: AbortSignal, limit = 64 * 1024 * 1024): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) throw new GatewayError('upstream_error', 'The upstream response was too large.');
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    throw upstreamFailure(err, signal);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}

@@ -1,0 +1,58 @@
+import { Writable } from 'node:stream';
+import { parseConfig } from '../src/config/load.ts';
+import { Gateway } from '../src/server/gateway.ts';
+import { createLogger } from '../src/telemetry/access-log.ts';
+
+// Starts a gateway on a free loopback port from YAML text, capturing its log lines for assertions.
+
+export interface TestGateway {
+  gateway: Gateway;
+  url: string;
+  logs: any[];
+  accessLogs(): any[];
+  close(): Promise<void>;
+}
+
+export async function startGateway(yaml: string, env: Record<string, string> = {}): Promise<TestGateway> {
+  const config = parseConfig(yaml, { env: { ...process.env, ...env } });
+  const logs: any[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line));
+      cb();
+    },
+  });
+  const logger = createLogger('info', sink as any);
+  const gateway = await Gateway.start({ config: { ...config, server: { ...config.server, host: '127.0.0.1' } }, port: 0, logger });
+  return {
+    gateway,
+    url: gateway.url,
+    logs,
+    accessLogs: () => logs.filter((l) => l.type === 'access'),
+    close: () => gateway.shutdown(),
+  };
+}
+
+export function basicConfig(upstreamUrl: string, extra = ''): string {
+  return `
+metrics: { process: false }
+providers:
+  - name: fake
+    type: openai
+    base_url: ${upstreamUrl}
+models:
+  - name: mock-model
+    aliases: [mock-alias]
+    targets:
+      - provider: fake
+        model: upstream-mock
+${extra}`;
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
