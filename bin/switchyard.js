@@ -16,7 +16,9 @@ if (major >= 24) {
 } else {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
   if (!existsSync(pinned)) {
-    console.error(`switchyard needs Node.js 24 (found ${process.version}); run npm install to fetch the pinned one.`);
+    console.error(
+      `switchyard needs Node.js 24 (found ${process.version}); run npm install to fetch the pinned one.`,
+    );
     process.exit(1);
   }
   const child = spawn(pinned, [main, ...process.argv.slice(2)], { stdio: 'inherit' });

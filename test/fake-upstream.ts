@@ -27,6 +27,8 @@ export interface RecordedRequest {
   body: any;
   aborted: boolean;
   abortedAt: number | null;
+  /** SSE frames written so far (the writer waits for 'drain', so this shows back-pressure). */
+  framesWritten: number;
 }
 
 export interface FakeUpstream {
@@ -50,10 +52,18 @@ export function chatCompletion(model: string, content = 'Hello from the fake ups
 
 export function chatChunks(model: string, words: string[], includeUsage: boolean): unknown[] {
   const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1700000000, model };
-  const frames: unknown[] = [{ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }];
-  for (const w of words) frames.push({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
+  const frames: unknown[] = [
+    { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] },
+  ];
+  for (const w of words)
+    frames.push({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }] });
   frames.push({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] });
-  if (includeUsage) frames.push({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length } });
+  if (includeUsage)
+    frames.push({
+      ...base,
+      choices: [],
+      usage: { prompt_tokens: 5, completion_tokens: words.length, total_tokens: 5 + words.length },
+    });
   frames.push('[DONE]');
   return frames;
 }
@@ -61,22 +71,48 @@ export function chatChunks(model: string, words: string[], includeUsage: boolean
 function defaultReply(path: string, body: any): ScriptedReply {
   const model = typeof body?.model === 'string' ? body.model : 'unknown';
   if (path.endsWith('/chat/completions')) {
-    if (body?.stream === true) return { sse: chatChunks(model, ['Hello', ' there', '!'], body?.stream_options?.include_usage === true) };
+    if (body?.stream === true)
+      return {
+        sse: chatChunks(model, ['Hello', ' there', '!'], body?.stream_options?.include_usage === true),
+      };
     return { json: chatCompletion(model) };
   }
   if (path.endsWith('/completions')) {
-    return { json: { id: 'cmpl-fake', object: 'text_completion', created: 1700000000, model, choices: [{ index: 0, text: ' world', finish_reason: 'stop', logprobs: null }], usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 } } };
+    return {
+      json: {
+        id: 'cmpl-fake',
+        object: 'text_completion',
+        created: 1700000000,
+        model,
+        choices: [{ index: 0, text: ' world', finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens: 2, completion_tokens: 1, total_tokens: 3 },
+      },
+    };
   }
   if (path.endsWith('/embeddings')) {
     const inputs = Array.isArray(body?.input) ? body.input : [body?.input];
-    return { json: { object: 'list', model, data: inputs.map((_: unknown, index: number) => ({ object: 'embedding', index, embedding: [0.1, 0.2, 0.3] })), usage: { prompt_tokens: 4, total_tokens: 4 } } };
+    return {
+      json: {
+        object: 'list',
+        model,
+        data: inputs.map((_: unknown, index: number) => ({
+          object: 'embedding',
+          index,
+          embedding: [0.1, 0.2, 0.3],
+        })),
+        usage: { prompt_tokens: 4, total_tokens: 4 },
+      },
+    };
   }
-  return { status: 404, json: { error: { message: 'not found', type: 'invalid_request_error', code: null, param: null } } };
+  return {
+    status: 404,
+    json: { error: { message: 'not found', type: 'invalid_request_error', code: null, param: null } },
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function reply(res: ServerResponse, r: ScriptedReply): Promise<void> {
+async function reply(res: ServerResponse, r: ScriptedReply, rec: RecordedRequest): Promise<void> {
   if (r.delayMs) await sleep(r.delayMs);
   if (r.sse !== undefined) {
     res.writeHead(r.status ?? 200, { 'content-type': 'text/event-stream', ...r.headers });
@@ -87,15 +123,20 @@ async function reply(res: ServerResponse, r: ScriptedReply): Promise<void> {
         res.socket?.destroy();
         return;
       }
-      res.write(`data: ${typeof frame === 'string' ? frame : JSON.stringify(frame)}\n\n`);
+      const ok = res.write(`data: ${typeof frame === 'string' ? frame : JSON.stringify(frame)}\n\n`);
       n++;
+      rec.framesWritten = n;
+      if (!ok) await new Promise((resolve) => (res.once('drain', resolve), res.once('close', resolve)));
       if (r.frameDelayMs) await sleep(r.frameDelayMs);
     }
     res.end();
     return;
   }
   const body = r.raw ?? JSON.stringify(r.json ?? {});
-  res.writeHead(r.status ?? 200, { 'content-type': r.raw !== undefined ? 'text/plain' : 'application/json', ...r.headers });
+  res.writeHead(r.status ?? 200, {
+    'content-type': r.raw !== undefined ? 'text/plain' : 'application/json',
+    ...r.headers,
+  });
   res.end(body);
 }
 
@@ -113,7 +154,15 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       /* keep the raw text */
     }
     const path = req.url ?? '/';
-    const rec: RecordedRequest = { method: req.method ?? '', path, headers: req.headers, body, aborted: false, abortedAt: null };
+    const rec: RecordedRequest = {
+      method: req.method ?? '',
+      path,
+      headers: req.headers,
+      body,
+      aborted: false,
+      abortedAt: null,
+      framesWritten: 0,
+    };
     requests.push(rec);
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -122,8 +171,9 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
       }
     });
     const queue = scripts.get(path.split('?')[0]!);
-    const scripted = queue !== undefined && queue.length > 0 ? queue.shift()! : defaultReply(path.split('?')[0]!, body);
-    await reply(res, scripted);
+    const scripted =
+      queue !== undefined && queue.length > 0 ? queue.shift()! : defaultReply(path.split('?')[0]!, body);
+    await reply(res, scripted, rec);
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');

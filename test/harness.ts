@@ -22,8 +22,12 @@ export async function startGateway(yaml: string, env: Record<string, string> = {
       cb();
     },
   });
-  const logger = createLogger('info', sink as any);
-  const gateway = await Gateway.start({ config: { ...config, server: { ...config.server, host: '127.0.0.1' } }, port: 0, logger });
+  const logger = createLogger('info', sink);
+  const gateway = await Gateway.start({
+    config: { ...config, server: { ...config.server, host: '127.0.0.1' } },
+    port: 0,
+    logger,
+  });
   return {
     gateway,
     url: gateway.url,

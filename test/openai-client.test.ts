@@ -22,7 +22,11 @@ describe('OpenAI-compatible surface with the official client', () => {
   });
 
   it('answers a chat completion and maps the model name both ways', async () => {
-    const res = await client.chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }], temperature: 0.2 });
+    const res = await client.chat.completions.create({
+      model: 'mock-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      temperature: 0.2,
+    });
     assert.equal(res.choices[0]?.message.content, 'Hello from the fake upstream.');
     assert.equal(res.usage?.total_tokens, 18);
     const seen = upstream.requests.at(-1)!;
@@ -49,7 +53,11 @@ describe('OpenAI-compatible surface with the official client', () => {
   });
 
   it('streams chunks and hides the injected usage frame from a client that did not ask', async () => {
-    const stream = await client.chat.completions.create({ model: 'mock-model', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const stream = await client.chat.completions.create({
+      model: 'mock-model',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+    });
     let text = '';
     let usageFrames = 0;
     for await (const chunk of stream) {
@@ -91,7 +99,8 @@ describe('OpenAI-compatible surface with the official client', () => {
   it('answers an unknown model with 404 model_not_found', async () => {
     await assert.rejects(
       client.chat.completions.create({ model: 'nope', messages: [{ role: 'user', content: 'hi' }] }),
-      (err: any) => err.status === 404 && err.code === 'model_not_found' && !String(err.message).includes('fake'),
+      (err: any) =>
+        err.status === 404 && err.code === 'model_not_found' && !String(err.message).includes('fake'),
     );
   });
 });

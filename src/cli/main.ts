@@ -26,7 +26,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === 'serve' || command === 'check') {
     const { values } = parseArgs({
       args: rest,
-      options: { config: { type: 'string', short: 'c' }, port: { type: 'string', short: 'p' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        port: { type: 'string', short: 'p' },
+        help: { type: 'boolean', short: 'h' },
+      },
       strict: true,
     });
     if (values.help === true) {

@@ -13,7 +13,10 @@ export interface ServeOptions {
 
 export async function serve(options: ServeOptions): Promise<Gateway> {
   const config = await loadConfigFile(options.config);
-  const gateway = await Gateway.start({ config, ...(options.port !== undefined ? { port: options.port } : {}) });
+  const gateway = await Gateway.start({
+    config,
+    ...(options.port !== undefined ? { port: options.port } : {}),
+  });
   const log = gateway.logger;
   log.info({ url: gateway.url, config: options.config }, 'switchyard listening');
 

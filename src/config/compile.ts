@@ -42,7 +42,13 @@ function compileModel(model: ModelConfig, providers: ReadonlyMap<string, Provide
   const cumulative: number[] = [];
   let total = 0;
   for (const t of targets) cumulative.push((total += t.weight));
-  return { name: model.name, targets, cumulative, totalWeight: total, byLabel: new Map(targets.map((t) => [t.label, t])) };
+  return {
+    name: model.name,
+    targets,
+    cumulative,
+    totalWeight: total,
+    byLabel: new Map(targets.map((t) => [t.label, t])),
+  };
 }
 
 function modelListBody(config: Config): Buffer {
@@ -69,7 +75,12 @@ export function compile(config: Config, services: PolicyServices): Runtime {
   const routes: CompiledRoute[] = config.routes.map((row) => {
     const own = buildPolicies(row.policies, services);
     allPolicies.push(...own);
-    return { name: row.name, test: compileMatch(row.match), model: row.model, pipeline: pipelineOf([...globalPolicies, ...own]) };
+    return {
+      name: row.name,
+      test: compileMatch(row.match),
+      model: row.model,
+      pipeline: pipelineOf([...globalPolicies, ...own]),
+    };
   });
   return new Runtime(
     {

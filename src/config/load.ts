@@ -94,7 +94,16 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
   }
   const raw: unknown = doc.contents === null ? {} : doc.toJS();
   if (doc.contents !== null && !isMap(doc.contents)) {
-    throw new ConfigError([{ path: '(root)', message: 'the config must be a YAML mapping', hint: 'start with keys such as providers: and models:' }], options.file);
+    throw new ConfigError(
+      [
+        {
+          path: '(root)',
+          message: 'the config must be a YAML mapping',
+          hint: 'start with keys such as providers: and models:',
+        },
+      ],
+      options.file,
+    );
   }
   const { value, problems: envProblems } = interpolateEnv(raw, options.env ?? process.env);
   const problems: ConfigProblem[] = envProblems.map((p) => ({
@@ -122,7 +131,10 @@ export async function loadConfigFile(file: string, options: LoadOptions = {}): P
     text = await readFile(file, 'utf8');
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : String(err);
-    throw new ConfigError([{ path: '(file)', message: reason, hint: 'pass an existing YAML file with --config' }], file);
+    throw new ConfigError(
+      [{ path: '(file)', message: reason, hint: 'pass an existing YAML file with --config' }],
+      file,
+    );
   }
   return parseConfig(text, { file, ...options });
 }

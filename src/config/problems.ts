@@ -16,7 +16,9 @@ export class ConfigError extends Error {
   readonly file: string | undefined;
 
   constructor(problems: readonly ConfigProblem[], file?: string) {
-    super(`${problems.length} configuration problem${problems.length === 1 ? '' : 's'}${file ? ` in ${file}` : ''}`);
+    super(
+      `${problems.length} configuration problem${problems.length === 1 ? '' : 's'}${file ? ` in ${file}` : ''}`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
     this.file = file;

@@ -8,7 +8,10 @@ import { parseDuration, parseSize } from '../core/units.ts';
 export const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const ms = parseDuration(value);
   if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a duration such as "250ms", "5s" or "2m", got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as "250ms", "5s" or "2m", got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return ms;
@@ -18,7 +21,10 @@ export const duration = z.union([z.string(), z.number()]).transform((value, ctx)
 export const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
   const bytes = parseSize(value);
   if (bytes === null) {
-    ctx.addIssue({ code: 'custom', message: `expected a size such as "64kb" or "4mb", got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a size such as "64kb" or "4mb", got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return bytes;
@@ -32,10 +38,7 @@ export function numberish<T extends z.ZodType<number>>(schema: T) {
 }
 
 /** A boolean that may be written as "true"/"false" (interpolated values are strings). */
-export const booleanish = z.preprocess(
-  (v) => (v === 'true' ? true : v === 'false' ? false : v),
-  z.boolean(),
-);
+export const booleanish = z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 export const port = numberish(z.number().int().min(0).max(65535));
 
@@ -44,7 +47,10 @@ export const name = z
   .string()
   .regex(/^[A-Za-z0-9][\w.:/-]{0,99}$/, 'use letters, digits and . _ - : / (at most 100 characters)');
 
-export const headerMap = z.record(z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid header name'), z.string());
+export const headerMap = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'not a valid header name'),
+  z.string(),
+);
 
 /**
  * A string condition: an exact value, a list of accepted values, or an object with one of
@@ -64,7 +70,12 @@ export const fieldMatch = z.union([
   z.number(),
   z.boolean(),
   z
-    .strictObject({ gt: z.number().optional(), gte: z.number().optional(), lt: z.number().optional(), lte: z.number().optional() })
+    .strictObject({
+      gt: z.number().optional(),
+      gte: z.number().optional(),
+      lt: z.number().optional(),
+      lte: z.number().optional(),
+    })
     .refine((o) => Object.keys(o).length > 0, 'give at least one of gt, gte, lt, lte'),
 ]);
 

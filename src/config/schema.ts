@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { booleanish, duration, fieldMatch, headerMap, name, numberish, port, size, stringMatch } from './schema-types.ts';
+import {
+  booleanish,
+  duration,
+  fieldMatch,
+  headerMap,
+  name,
+  numberish,
+  port,
+  size,
+  stringMatch,
+} from './schema-types.ts';
 
 // The one schema for switchyard.yaml. Types are inferred from it (see `Config`), defaults live here, and
 // every object is strict so a misspelt key is an error with a hint rather than a silent no-op.
@@ -71,7 +81,10 @@ const authSchema = z.discriminatedUnion('type', [
 const providerCommon = {
   name,
   /** Base URL including any path prefix, e.g. https://api.openai.com/v1 or http://10.0.0.5:8000/v1. */
-  base_url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://127.0.0.1:8000/v1' }),
+  base_url: z.url({
+    protocol: /^https?$/,
+    error: 'expected an http(s) URL such as http://127.0.0.1:8000/v1',
+  }),
   auth: authSchema.default({ type: 'none' }),
   /** Extra headers sent upstream on every request. */
   headers: headerMap.default({}),

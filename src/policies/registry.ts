@@ -4,7 +4,10 @@ import { requestCapsFactory } from './request-caps.ts';
 
 // Every policy type the config may name, by type id. Issues that add policies register them here.
 
-const factories: readonly PolicyFactory<never>[] = [requestCapsFactory, headersFactory] as PolicyFactory<never>[];
+const factories: readonly PolicyFactory<never>[] = [
+  requestCapsFactory,
+  headersFactory,
+] as PolicyFactory<never>[];
 
 export const policyRegistry: ReadonlyMap<string, PolicyFactory<unknown>> = new Map(
   factories.map((f) => [f.type, f as unknown as PolicyFactory<unknown>]),

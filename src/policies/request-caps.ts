@@ -52,17 +52,25 @@ class RequestCapsPolicy implements Policy {
         const asked = body[field];
         if (typeof asked !== 'number' || asked <= cap) continue;
         if (this.p.on_max_tokens === 'clamp') ctx.body = { ...ctx.body, [field]: cap };
-        else throw new GatewayError('invalid_request', `${field} must be at most ${cap} on this gateway`, { param: field });
+        else
+          throw new GatewayError('invalid_request', `${field} must be at most ${cap} on this gateway`, {
+            param: field,
+          });
       }
     }
     const messages = body.messages;
     if (maxMessages !== undefined && Array.isArray(messages) && messages.length > maxMessages) {
-      throw new GatewayError('invalid_request', `at most ${maxMessages} messages are accepted`, { param: 'messages' });
+      throw new GatewayError('invalid_request', `at most ${maxMessages} messages are accepted`, {
+        param: 'messages',
+      });
     }
     if (maxChars !== undefined) {
       const prompt = body.messages ?? body.prompt ?? body.input;
       if (promptChars(prompt, maxChars) > maxChars) {
-        throw new GatewayError('context_length_exceeded', `the prompt exceeds ${maxChars} characters allowed on this gateway`);
+        throw new GatewayError(
+          'context_length_exceeded',
+          `the prompt exceeds ${maxChars} characters allowed on this gateway`,
+        );
       }
     }
   }

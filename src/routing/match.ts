@@ -25,8 +25,14 @@ function stringTest(cond: StringMatch): ValueTest {
 
 function fieldTest(cond: FieldMatch): ValueTest {
   if (typeof cond === 'number' || typeof cond === 'boolean') return (v) => v === cond;
-  if (typeof cond === 'string' || Array.isArray(cond) || 'prefix' in cond || 'regex' in cond || 'present' in cond) {
-    const test = stringTest(cond as StringMatch);
+  if (
+    typeof cond === 'string' ||
+    Array.isArray(cond) ||
+    'prefix' in cond ||
+    'regex' in cond ||
+    'present' in cond
+  ) {
+    const test = stringTest(cond);
     // Numbers and booleans compare by their text for string conditions ("tier: '1'" matches 1).
     return (v) => test(typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
   }

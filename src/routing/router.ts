@@ -31,7 +31,9 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
     // The message repeats only what the client sent: no provider or upstream names leak.
     throw new GatewayError(
       'model_not_found',
-      modelName === '' ? 'The request must name a model.' : `The model '${modelName}' does not exist or you do not have access to it.`,
+      modelName === ''
+        ? 'The request must name a model.'
+        : `The model '${modelName}' does not exist or you do not have access to it.`,
       { param: 'model' },
     );
   }

@@ -13,7 +13,10 @@ function isJsonType(contentType: string | undefined): boolean {
 
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonObject> {
   if (!isJsonType(req.headers['content-type'])) {
-    throw new GatewayError('unsupported_media_type', `Expected a JSON body (Content-Type: application/json), got '${req.headers['content-type']}'.`);
+    throw new GatewayError(
+      'unsupported_media_type',
+      `Expected a JSON body (Content-Type: application/json), got '${req.headers['content-type']}'.`,
+    );
   }
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) {
@@ -23,7 +26,8 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new GatewayError('payload_too_large', `The request body is larger than the ${limit}-byte limit.`);
+    if (size > limit)
+      throw new GatewayError('payload_too_large', `The request body is larger than the ${limit}-byte limit.`);
     chunks.push(chunk);
   }
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);

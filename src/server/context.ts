@@ -27,7 +27,9 @@ export function createContext(init: ContextInit): RequestContext {
     body,
     stream: body.stream === true,
     clientWantsUsage:
-      typeof options === 'object' && options !== null && (options as { include_usage?: unknown }).include_usage === true,
+      typeof options === 'object' &&
+      options !== null &&
+      (options as { include_usage?: unknown }).include_usage === true,
     requestedModel: typeof model === 'string' ? model : '',
     model: '',
     route: 'default',

@@ -56,7 +56,9 @@ export class Gateway {
       },
       (req, res) => this.dispatch(req, res),
     );
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => this.clientError(err, socket));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
+      this.clientError(err, socket),
+    );
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
@@ -116,8 +118,14 @@ export class Gateway {
     const path = q === -1 ? url : url.slice(0, q);
     const api = INFERENCE[path];
     if (api !== undefined) {
-      if (req.method !== 'POST') return this.refuse(res, new GatewayError('method_not_allowed', `Use POST for ${path}.`));
-      if (this.draining) return this.refuse(res, new GatewayError('shutting_down', 'The gateway is shutting down; retry on another replica.'), true);
+      if (req.method !== 'POST')
+        return this.refuse(res, new GatewayError('method_not_allowed', `Use POST for ${path}.`));
+      if (this.draining)
+        return this.refuse(
+          res,
+          new GatewayError('shutting_down', 'The gateway is shutting down; retry on another replica.'),
+          true,
+        );
       this.serve(req, res, api);
       return;
     }
@@ -131,7 +139,12 @@ export class Gateway {
     const runtime = this.runtime.acquire();
     this.active++;
     this.metrics.inFlight.inc();
-    void handleInference({ metrics: this.metrics, logger: this.logger }, runtime, { req, res, api, surface: 'openai' }).finally(() => {
+    void handleInference({ metrics: this.metrics, logger: this.logger }, runtime, {
+      req,
+      res,
+      api,
+      surface: 'openai',
+    }).finally(() => {
       this.active--;
       this.metrics.inFlight.dec();
       runtime.release();
@@ -143,7 +156,9 @@ export class Gateway {
     if (path === '/v1/models') return sendJson(res, 200, runtime.modelList);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (path === '/readyz') {
-      return this.draining ? sendJson(res, 503, '{"status":"draining"}') : sendJson(res, 200, '{"status":"ready"}');
+      return this.draining
+        ? sendJson(res, 503, '{"status":"draining"}')
+        : sendJson(res, 200, '{"status":"ready"}');
     }
     const m = runtime.config.metrics;
     if (m.enabled && path === m.path) {
@@ -171,8 +186,15 @@ export class Gateway {
         : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
           ? new GatewayError('request_timeout', 'The request was not received in time.')
           : new GatewayError('invalid_request', 'The request is not valid HTTP.');
-    const body = JSON.stringify({ error: { message: gwErr.message, type: gwErr.type, param: null, code: gwErr.code } });
-    const reason = gwErr.status === 431 ? 'Request Header Fields Too Large' : gwErr.status === 408 ? 'Request Timeout' : 'Bad Request';
+    const body = JSON.stringify({
+      error: { message: gwErr.message, type: gwErr.type, param: null, code: gwErr.code },
+    });
+    const reason =
+      gwErr.status === 431
+        ? 'Request Header Fields Too Large'
+        : gwErr.status === 408
+          ? 'Request Timeout'
+          : 'Bad Request';
     socket.end(
       `HTTP/1.1 ${gwErr.status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
     );

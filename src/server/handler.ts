@@ -41,8 +41,19 @@ export async function handleInference(
   try {
     const body = await readJsonBody(req, server.limits.body);
     const debugValue = req.headers[server.debug_header];
-    ctx = createContext({ id, api, req, body, startedAt, signal: abort.signal, debug: debugValue === '1' || debugValue === 'true' });
-    if (ctx.requestedModel === '') throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", { param: 'model' });
+    ctx = createContext({
+      id,
+      api,
+      req,
+      body,
+      startedAt,
+      signal: abort.signal,
+      debug: debugValue === '1' || debugValue === 'true',
+    });
+    if (ctx.requestedModel === '')
+      throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
+        param: 'model',
+      });
     await proxy(runtime, ctx, res);
   } catch (thrown) {
     const err = toGatewayError(thrown);

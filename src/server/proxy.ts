@@ -5,12 +5,17 @@ import type { StreamTranslator, TranslateInput } from '../contracts/translator.t
 import type { Endpoint, OutgoingRequest } from '../contracts/upstream.ts';
 import type { CompiledTarget, Runtime } from '../config/runtime.ts';
 import { pickTarget, route } from '../routing/router.ts';
+import { ExchangeDeadline } from '../upstream/deadline.ts';
 import { readBody, sendUpstream, upstreamFailure, type UpstreamResponse } from '../upstream/exchange.ts';
 
 // The inference path for one request: route → on-request policies → target → translate → upstream →
 // response (JSON, or a stream passed through frame by frame with back-pressure both ways).
 
-const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no' };
+const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
 
 function waitDrain(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -25,10 +30,21 @@ function waitDrain(res: ServerResponse): Promise<void> {
 }
 
 function inputFor(ctx: RequestContext, target: CompiledTarget): TranslateInput {
-  return { api: ctx.api, body: ctx.body, model: target.upstreamModel, stream: ctx.stream, clientWantsUsage: ctx.clientWantsUsage };
+  return {
+    api: ctx.api,
+    body: ctx.body,
+    model: target.upstreamModel,
+    stream: ctx.stream,
+    clientWantsUsage: ctx.clientWantsUsage,
+  };
 }
 
-function outgoing(ctx: RequestContext, target: CompiledTarget, input: TranslateInput, requestIdHeader: string): OutgoingRequest {
+function outgoing(
+  ctx: RequestContext,
+  target: CompiledTarget,
+  input: TranslateInput,
+  requestIdHeader: string,
+): OutgoingRequest {
   const provider = target.provider;
   const up = provider.translator.request(input);
   const headers: Record<string, string> = { 'content-type': 'application/json', [requestIdHeader]: ctx.id };
@@ -60,49 +76,76 @@ export async function proxy(runtime: Runtime, ctx: RequestContext, res: ServerRe
   ctx.endpoint = endpoint.id;
   ctx.attempts++;
   const sentAt = performance.now();
+  const deadline = new ExchangeDeadline(ctx.signal, provider.timeouts);
   try {
-    const upstream = await sendUpstream(endpoint, req, provider.timeouts, ctx.signal);
+    const upstream = await sendUpstream(endpoint, req, deadline, provider.timeouts.firstByteMs);
     if (upstream.statusCode >= 400) {
-      throw provider.translator.error(upstream.statusCode, await readBody(upstream, ctx.signal), input);
+      throw provider.translator.error(upstream.statusCode, await readBody(upstream, deadline), input);
     }
     for (const policy of decision.pipeline.onResponseStart) policy.onResponseStart!(ctx);
     const type = upstream.headers['content-type'];
     if (ctx.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
-      await relayStream(ctx, res, upstream, provider.translator.stream(input));
+      await relayStream(ctx, res, upstream, { st: provider.translator.stream(input), deadline });
     } else {
-      const body = await readBody(upstream, ctx.signal);
+      const body = await readBody(upstream, deadline);
       const out = provider.translator.response(body, input);
       if (out.usage !== null) {
         ctx.usage = out.usage;
         ctx.usageSource = 'upstream';
       }
-      writeHead(ctx, res, upstream.statusCode, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(out.body)) });
+      writeHead(ctx, res, upstream.statusCode, {
+        'content-type': 'application/json',
+        'content-length': String(Buffer.byteLength(out.body)),
+      });
       res.end(out.body);
     }
   } finally {
+    deadline.clear();
     ctx.upstreamMs += performance.now() - sentAt;
     provider.release(endpoint, ctx);
   }
 }
 
-function writeHead(ctx: RequestContext, res: ServerResponse, status: number, headers: Record<string, string>): void {
+function writeHead(
+  ctx: RequestContext,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+): void {
   ctx.ttftMs = performance.now() - ctx.startedAt;
   ctx.status = status;
   res.writeHead(status, { ...ctx.responseHeaders, ...headers });
 }
 
-async function relayStream(ctx: RequestContext, res: ServerResponse, upstream: UpstreamResponse, st: StreamTranslator): Promise<void> {
+async function relayStream(
+  ctx: RequestContext,
+  res: ServerResponse,
+  upstream: UpstreamResponse,
+  { st, deadline }: { st: StreamTranslator; deadline: ExchangeDeadline },
+): Promise<void> {
   try {
     for await (const chunk of upstream.body as AsyncIterable<Buffer>) {
+      deadline.chunk();
       const out = st.push(chunk);
       if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
       if (out === null) continue;
       if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
-      if (!res.write(out)) await waitDrain(res);
+      if (!res.write(out)) {
+        await waitDrain(res);
+        deadline.chunk(); // a slow reader is not an idle upstream
+      }
     }
   } catch (err) {
     takeUsage(ctx, st);
-    throw upstreamFailure(err, ctx.signal);
+    const failure = upstreamFailure(err, deadline.signal);
+    if (failure.code === 'upstream_unreachable' || failure.code === 'upstream_error') {
+      throw new GatewayError(
+        'upstream_stream_error',
+        'The upstream connection was lost before the response was complete.',
+        { cause: err },
+      );
+    }
+    throw failure;
   }
   const tail = st.end();
   takeUsage(ctx, st);
@@ -118,7 +161,11 @@ async function relayStream(ctx: RequestContext, res: ServerResponse, upstream: U
     res.end();
     return;
   }
-  if (!st.done) throw new GatewayError('upstream_stream_error', 'The upstream stream ended before the response was complete.');
+  if (!st.done)
+    throw new GatewayError(
+      'upstream_stream_error',
+      'The upstream stream ended before the response was complete.',
+    );
   if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
   res.end();
 }

@@ -7,7 +7,12 @@ import { sseFrame } from '../core/sse.ts';
 
 export type Surface = 'openai' | 'anthropic';
 
-export function sendJson(res: ServerResponse, status: number, body: string | Buffer, headers?: Record<string, string>): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  headers?: Record<string, string>,
+): void {
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(status, { ...headers, 'content-type': 'application/json', 'content-length': length });
   res.end(body);
@@ -21,7 +26,11 @@ export function errorBody(err: GatewayError, surface: Surface): string {
  * Report an error to the client: a JSON error before the first byte, one SSE error event after it on a
  * stream, or a cut connection when a JSON body was already under way.
  */
-export function sendError(res: ServerResponse, err: GatewayError, options: { surface: Surface; headers?: Record<string, string>; close?: boolean }): void {
+export function sendError(
+  res: ServerResponse,
+  err: GatewayError,
+  options: { surface: Surface; headers?: Record<string, string>; close?: boolean },
+): void {
   if (res.destroyed) return;
   if (!res.headersSent) {
     const headers = { ...options.headers, ...err.headers };
@@ -31,7 +40,11 @@ export function sendError(res: ServerResponse, err: GatewayError, options: { sur
   }
   const type = res.getHeader('content-type');
   if (typeof type === 'string' && type.startsWith('text/event-stream')) {
-    res.end(options.surface === 'anthropic' ? sseFrame(errorBody(err, 'anthropic'), 'error') : sseFrame(errorBody(err, 'openai')));
+    res.end(
+      options.surface === 'anthropic'
+        ? sseFrame(errorBody(err, 'anthropic'), 'error')
+        : sseFrame(errorBody(err, 'openai')),
+    );
     return;
   }
   res.destroy();

@@ -55,7 +55,11 @@ export class GatewayMetrics {
       labelNames: ['model', 'type'],
       registers,
     });
-    this.inFlight = new Gauge({ name: 'gateway_requests_in_flight', help: 'Requests being served now.', registers });
+    this.inFlight = new Gauge({
+      name: 'gateway_requests_in_flight',
+      help: 'Requests being served now.',
+      registers,
+    });
     this.upstreamErrors = new Counter({
       name: 'gateway_upstream_errors_total',
       help: 'Failed upstream exchanges by provider and error code.',
@@ -78,7 +82,8 @@ export class GatewayMetrics {
     const seconds = ctx.durationMs / 1000;
     this.duration.labels(model).observe(seconds);
     if (ctx.ttftMs !== null && ctx.stream) this.ttft.labels(model).observe(ctx.ttftMs / 1000);
-    if (ctx.provider !== null) this.overhead.labels(model).observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
+    if (ctx.provider !== null)
+      this.overhead.labels(model).observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
     const u = ctx.usage;
     if (u.inputTokens > 0) this.tokens.labels(model, 'input').inc(u.inputTokens);
     if (u.outputTokens > 0) this.tokens.labels(model, 'output').inc(u.outputTokens);

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../core/errors.ts';
-import type { Endpoint, OutgoingRequest, UpstreamTimeouts } from '../contracts/upstream.ts';
+import type { Endpoint, OutgoingRequest } from '../contracts/upstream.ts';
+import type { ExchangeDeadline } from './deadline.ts';
 
 // One HTTP exchange with an upstream endpoint through its undici pool. Time to first byte is undici's
 // headersTimeout, the idle gap between body chunks its bodyTimeout; the total limit and client aborts
@@ -8,7 +9,17 @@ import type { Endpoint, OutgoingRequest, UpstreamTimeouts } from '../contracts/u
 
 export type UpstreamResponse = Dispatcher.ResponseData;
 
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+]);
 
 /** Map anything thrown by undici (or an abort) to a GatewayError. */
 export function upstreamFailure(err: unknown, signal: AbortSignal): GatewayError {
@@ -17,58 +28,83 @@ export function upstreamFailure(err: unknown, signal: AbortSignal): GatewayError
   const code = (err as { code?: unknown }).code;
   switch (code) {
     case 'UND_ERR_CONNECT_TIMEOUT':
-      return new GatewayError('upstream_timeout', 'Timed out connecting to the upstream provider.', { cause: err });
+      return new GatewayError('upstream_timeout', 'Timed out connecting to the upstream provider.', {
+        cause: err,
+      });
     case 'UND_ERR_HEADERS_TIMEOUT':
-      return new GatewayError('upstream_timeout', 'The upstream provider did not answer in time (first byte timeout).', { cause: err });
+      return new GatewayError(
+        'upstream_timeout',
+        'The upstream provider did not answer in time (first byte timeout).',
+        { cause: err },
+      );
     case 'UND_ERR_BODY_TIMEOUT':
-      return new GatewayError('upstream_timeout', 'The upstream provider stopped sending data (idle timeout).', { cause: err });
+      return new GatewayError(
+        'upstream_timeout',
+        'The upstream provider stopped sending data (idle timeout).',
+        { cause: err },
+      );
     default:
       break;
   }
   if (typeof code === 'string' && UNREACHABLE.has(code)) {
-    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', { cause: err });
+    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', {
+      cause: err,
+    });
   }
   const cause = (err as { cause?: { code?: unknown } }).cause;
   if (typeof cause?.code === 'string' && UNREACHABLE.has(cause.code)) {
-    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', { cause: err });
+    return new GatewayError('upstream_unreachable', 'The upstream provider could not be reached.', {
+      cause: err,
+    });
   }
-  return new GatewayError('upstream_error', 'The exchange with the upstream provider failed.', { cause: err });
+  return new GatewayError('upstream_error', 'The exchange with the upstream provider failed.', {
+    cause: err,
+  });
 }
 
 export async function sendUpstream(
   endpoint: Endpoint,
   req: OutgoingRequest,
-  timeouts: UpstreamTimeouts,
-  signal: AbortSignal,
+  deadline: ExchangeDeadline,
+  firstByteMs: number,
 ): Promise<UpstreamResponse> {
+  const signal = deadline.signal;
   try {
-    return await endpoint.dispatcher.request({
+    const res = await endpoint.dispatcher.request({
       origin: endpoint.origin,
       method: 'POST',
       path: req.path,
       headers: req.headers,
       body: req.body,
       signal,
-      headersTimeout: timeouts.firstByteMs,
-      bodyTimeout: timeouts.idleMs,
+      // Backstops only: undici's timers tick about once a second. ExchangeDeadline keeps the real clocks.
+      headersTimeout: firstByteMs > 0 ? firstByteMs + 2000 : 0,
+      bodyTimeout: 0,
     });
+    deadline.headers();
+    return res;
   } catch (err) {
     throw upstreamFailure(err, signal);
   }
 }
 
 /** Read a whole (error or JSON) response body, bounded so a runaway upstream cannot exhaust memory. */
-export async function readBody(res: UpstreamResponse, signal: AbortSignal, limit = 64 * 1024 * 1024): Promise<Buffer> {
+export async function readBody(
+  res: UpstreamResponse,
+  deadline: ExchangeDeadline,
+  limit = 64 * 1024 * 1024,
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   try {
     for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      deadline.chunk();
       size += chunk.length;
       if (size > limit) throw new GatewayError('upstream_error', 'The upstream response was too large.');
       chunks.push(chunk);
     }
   } catch (err) {
-    throw upstreamFailure(err, signal);
+    throw upstreamFailure(err, deadline.signal);
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }

@@ -1,0 +1,109 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
+import { startGateway, type TestGateway } from './harness.ts';
+
+// Header and field rules choose models; weighted splits choose arms, visible in a header and in metrics;
+// Azure hosting gets its deployment path, api-version and api-key.
+
+describe('routing', () => {
+  let a: FakeUpstream;
+  let b: FakeUpstream;
+  let gw: TestGateway;
+
+  before(async () => {
+    a = await startFakeUpstream();
+    b = await startFakeUpstream();
+    gw = await startGateway(
+      `
+metrics: { process: false }
+providers:
+  - { name: a, type: openai, base_url: "${a.url}", auth: { type: bearer, token: "\${A_KEY}" }, headers: { x-team: blue } }
+  - { name: b, type: openai, base_url: "${b.url}" }
+  - name: az
+    type: azure
+    base_url: "${b.origin}/openai"
+    api_version: 2024-10-21
+    auth: { type: header, header: api-key, value: azkey }
+models:
+  - name: small
+    targets: [{ provider: a, model: small-v1 }]
+  - name: large
+    targets:
+      - { provider: a, model: large-v1, weight: 95, name: stable }
+      - { provider: b, model: large-v2, weight: 5, name: canary }
+  - name: azure-gpt
+    targets: [{ provider: az, model: my-deployment }]
+routes:
+  - name: large-by-header
+    match: { headers: { x-model-type: gpt-large } }
+    model: large
+  - name: premium-tier
+    match: { fields: { metadata.tier: premium, max_tokens: { gte: 1000 } } }
+    model: large
+`,
+      { A_KEY: 'sk-a' },
+    );
+  });
+  after(async () => {
+    await gw.close();
+    await a.close();
+    await b.close();
+  });
+
+  async function chat(body: Record<string, unknown>, headers: Record<string, string> = {}) {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ messages: [{ role: 'user', content: 'hi' }], ...body }),
+      headers: { 'content-type': 'application/json', ...headers },
+    });
+    await res.arrayBuffer();
+    return res;
+  }
+
+  it('sends auth and configured headers upstream', async () => {
+    await chat({ model: 'small' });
+    const seen = a.requests.at(-1)!;
+    assert.equal(seen.headers.authorization, 'Bearer sk-a');
+    assert.equal(seen.headers['x-team'], 'blue');
+    assert.equal(seen.body.model, 'small-v1');
+  });
+
+  it('a header rule chooses the model', async () => {
+    const res = await chat(
+      { model: 'small' },
+      { 'x-model-type': 'gpt-large', 'x-switchyard-target': 'stable' },
+    );
+    assert.equal(res.headers.get('x-switchyard-target'), 'stable');
+    assert.equal(a.requests.at(-1)!.body.model, 'large-v1');
+  });
+
+  it('a field rule matches nested fields and numeric comparisons', async () => {
+    const hit = await chat({ model: 'small', metadata: { tier: 'premium' }, max_tokens: 2000 });
+    assert.match(hit.headers.get('x-switchyard-target')!, /stable|canary/);
+    const miss = await chat({ model: 'small', metadata: { tier: 'premium' }, max_tokens: 10 });
+    assert.equal(miss.headers.get('x-switchyard-target'), 'a/small-v1');
+  });
+
+  it('splits traffic by weight and labels the arm in header and metrics', async () => {
+    const counts = { stable: 0, canary: 0 } as Record<string, number>;
+    for (let i = 0; i < 400; i++) {
+      const res = await chat({ model: 'large' });
+      counts[res.headers.get('x-switchyard-target')!]!++;
+    }
+    assert.ok(counts.canary! > 5 && counts.canary! < 45, `canary got ${counts.canary} of 400`);
+    const metrics = await (await fetch(`${gw.url}/metrics`)).text();
+    assert.match(
+      metrics,
+      /gateway_requests_total\{route="default",model="large",provider="b",target="canary",status="200"\} \d+/,
+    );
+    assert.match(metrics, /gateway_inference_duration_seconds_bucket\{le="[\d.]+",model="large"\}/);
+  });
+
+  it('Azure gets its deployment path, api-version and api-key', async () => {
+    await chat({ model: 'azure-gpt' });
+    const seen = b.requests.at(-1)!;
+    assert.equal(seen.path, '/openai/deployments/my-deployment/chat/completions?api-version=2024-10-21');
+    assert.equal(seen.headers['api-key'], 'azkey');
+  });
+});
