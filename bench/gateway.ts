@@ -1,0 +1,110 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { load, type LoadResult } from './load.ts';
+
+// Gateway overhead: chat requests (JSON and streamed) through the gateway to a fast local upstream,
+// against the same upstream called directly and through a minimal Node proxy, at 1 and 32 connections.
+// Each server is its own process; the load generator is this one. Access log and metrics are on.
+
+const DURATION = Number(process.env.BENCH_DURATION_MS ?? 2500);
+const root = join(import.meta.dirname, '..');
+
+async function freePort(): Promise<number> {
+  const srv = createServer().listen(0, '127.0.0.1');
+  await once(srv, 'listening');
+  const port = (srv.address() as { port: number }).port;
+  srv.close();
+  return port;
+}
+
+async function startPrinting(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  return { child, port: Number(line.toString().trim()) };
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+export async function benchGateway(): Promise<void> {
+  const upstream = await startPrinting([join(root, 'bench/servers/upstream.ts')]);
+  const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
+  const minimal = await startPrinting([join(root, 'bench/servers/minimal-proxy.ts'), upstreamOrigin]);
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
+  const configFile = join(dir, 'bench.yaml');
+  writeFileSync(
+    configFile,
+    `logging: { access_log: true }\nproviders:\n  - { name: local, type: openai, base_url: "${upstreamOrigin}/v1" }\nmodels:\n  - name: bench-model\n    targets: [{ provider: local }]\n`,
+  );
+  const gwPort = await freePort();
+  const gateway = spawn(
+    process.execPath,
+    [join(root, 'src/cli/main.ts'), 'serve', '--config', configFile, '--port', String(gwPort)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  await waitReady(`http://127.0.0.1:${gwPort}/readyz`);
+
+  const targets = {
+    direct: `${upstreamOrigin}/v1/chat/completions`,
+    minimal: `http://127.0.0.1:${minimal.port}/v1/chat/completions`,
+    gateway: `http://127.0.0.1:${gwPort}/v1/chat/completions`,
+  };
+  const messages = [
+    { role: 'system', content: 'You are a helpful assistant.' },
+    { role: 'user', content: 'Say something about foxes.' },
+  ];
+  const rows: string[] = [];
+  const fmt = (n: number, d = 2): string => n.toFixed(d).padStart(9);
+  try {
+    for (const stream of [false, true]) {
+      const body = JSON.stringify({ model: 'bench-model', messages, max_tokens: 32, stream });
+      for (const connections of [1, 32]) {
+        await load(targets.gateway, body, { connections, durationMs: 400 }); // warm-up
+        await load(targets.minimal, body, { connections, durationMs: 400 });
+        const r: Record<string, LoadResult> = {};
+        for (const name of ['direct', 'minimal', 'gateway'] as const)
+          r[name] = await load(targets[name], body, { connections, durationMs: DURATION });
+        const added = (x: LoadResult): number => x.p50 - r.direct!.p50;
+        const label = `${stream ? 'stream' : 'json  '} c=${String(connections).padEnd(2)}`;
+        for (const name of ['direct', 'minimal', 'gateway'] as const) {
+          const x = r[name]!;
+          rows.push(
+            `${label} ${name.padEnd(8)} ${fmt(x.rps, 0)} rps  p50 ${fmt(x.p50)} ms  p99 ${fmt(x.p99)} ms  added p50 ${fmt(name === 'direct' ? 0 : added(x), 3)} ms  errors ${x.errors}`,
+          );
+        }
+        rows.push(
+          `${label} ratios: gateway/minimal throughput ${(r.gateway!.rps / r.minimal!.rps).toFixed(2)}  added-p50 gateway/minimal ${(added(r.gateway!) / Math.max(added(r.minimal!), 1e-3)).toFixed(2)}`,
+        );
+        console.log(rows.slice(-4).join('\n'));
+      }
+    }
+    console.log(
+      `gateway peak RSS ${peakRssMb(gateway.pid!).toFixed(1)} MB (minimal proxy ${peakRssMb(minimal.child.pid!).toFixed(1)} MB)`,
+    );
+  } finally {
+    gateway.kill('SIGTERM');
+    minimal.child.kill();
+    upstream.child.kill();
+  }
+}
