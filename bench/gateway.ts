@@ -23,7 +23,7 @@ async function freePort(): Promise<number> {
 
 async function startPrinting(args: string[]): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const [line] = (await once(child.stdout, 'data')) as [Buffer];
   return { child, port: Number(line.toString().trim()) };
 }
 

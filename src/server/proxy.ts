@@ -51,7 +51,7 @@ function pump(
       } catch (err) {
         cleanup();
         body.destroy();
-        reject(err as Error);
+        reject(err instanceof Error ? err : new Error(String(err)));
         return;
       }
       if (out !== null && !res.write(out)) {
