@@ -10,6 +10,7 @@ const HELP = `switchyard: an AI traffic gateway
 Usage:
   switchyard serve --config FILE [--port N]   start the gateway
   switchyard check --config FILE              validate a config file, print every problem
+  switchyard sim [--replicas N] [--port P]    a fleet of simulated vLLM-like model servers (sim --help)
   switchyard --help                           this text
 
 Environment variables referenced as \${NAME} or \${NAME:-default} in the config are substituted.
@@ -22,6 +23,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'sim') {
+    const { runSim } = await import('../sim/index.ts');
+    await runSim(rest);
+    return 0;
   }
   if (command === 'serve' || command === 'check') {
     const { values } = parseArgs({
