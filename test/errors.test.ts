@@ -53,10 +53,12 @@ server:
         `  - name: dead
     type: openai
     base_url: http://127.0.0.1:1/v1
+    retry: { attempts: 0 }
   - name: slow
     type: openai
     base_url: ${upstream.url}
     timeouts: { first_byte: 150ms }
+    retry: { attempts: 0 }
 models:`,
       ),
     );

@@ -44,6 +44,7 @@ providers:
   - name: fake
     type: openai
     base_url: ${upstreamUrl}
+    retry: { attempts: 0 }
 models:
   - name: mock-model
     aliases: [mock-alias]

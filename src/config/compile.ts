@@ -5,7 +5,8 @@ import { compileMatch } from '../routing/match.ts';
 import { OriginPools } from '../upstream/pools.ts';
 import { buildProvider } from '../upstream/providers.ts';
 import { Runtime, type CompiledModel, type CompiledRoute, type CompiledTarget } from './runtime.ts';
-import type { Config, ModelConfig, PolicyConfig } from './schema.ts';
+import type { UpstreamEvents } from '../upstream/events.ts';
+import type { Config, ModelConfig, PolicyConfig, TargetConfig } from './schema.ts';
 
 // Compile a validated Config into a Runtime: providers with their pools, model tables with cumulative
 // weights, route predicates, and one policy array per hook for each route.
@@ -29,8 +30,12 @@ export function pipelineOf(policies: readonly Policy[]): PolicyPipeline {
   });
 }
 
-function compileModel(model: ModelConfig, providers: ReadonlyMap<string, Provider>): CompiledModel {
-  const targets: CompiledTarget[] = model.targets.map((t) => {
+function compileTargets(
+  model: ModelConfig,
+  list: readonly TargetConfig[],
+  providers: ReadonlyMap<string, Provider>,
+): CompiledTarget[] {
+  return list.map((t) => {
     const upstreamModel = t.model ?? model.name;
     return {
       label: t.name ?? `${t.provider}/${upstreamModel}`,
@@ -39,15 +44,23 @@ function compileModel(model: ModelConfig, providers: ReadonlyMap<string, Provide
       weight: t.weight,
     };
   });
+}
+
+function compileModel(model: ModelConfig, providers: ReadonlyMap<string, Provider>): CompiledModel {
+  const targets = compileTargets(model, model.targets, providers);
   const cumulative: number[] = [];
   let total = 0;
   for (const t of targets) cumulative.push((total += t.weight));
+  const fallbacks = compileTargets(model, model.fallbacks, providers);
   return {
     name: model.name,
     targets,
+    fallbacks,
+    contextFallbacks: compileTargets(model, model.context_fallbacks, providers),
+    contentFallbacks: compileTargets(model, model.content_fallbacks, providers),
     cumulative,
     totalWeight: total,
-    byLabel: new Map(targets.map((t) => [t.label, t])),
+    byLabel: new Map([...targets, ...fallbacks].map((t) => [t.label, t])),
   };
 }
 
@@ -60,10 +73,17 @@ function modelListBody(config: Config): Buffer {
   return Buffer.from(JSON.stringify({ object: 'list', data }));
 }
 
-export function compile(config: Config, services: PolicyServices): Runtime {
+export interface CompileDeps {
+  readonly services: PolicyServices;
+  readonly events: UpstreamEvents;
+}
+
+export function compile(config: Config, deps: CompileDeps): Runtime {
+  const { services } = deps;
   const pools = new OriginPools();
   const providers = new Map<string, Provider>();
-  for (const row of config.providers) providers.set(row.name, buildProvider(row, pools));
+  for (const row of config.providers)
+    providers.set(row.name, buildProvider(row, { pools, events: deps.events }));
   const models = new Map<string, CompiledModel>();
   for (const row of config.models) {
     const model = compileModel(row, providers);

@@ -19,6 +19,12 @@ export interface CompiledTarget {
 export interface CompiledModel {
   readonly name: string;
   readonly targets: readonly CompiledTarget[];
+  /** Ordered alternatives after a retryable failure of the chosen target. */
+  readonly fallbacks: readonly CompiledTarget[];
+  /** Ordered alternatives when the prompt does not fit the context window. */
+  readonly contextFallbacks: readonly CompiledTarget[];
+  /** Ordered alternatives when the provider refuses the content. */
+  readonly contentFallbacks: readonly CompiledTarget[];
   /** Cumulative weights, for a weighted pick with one random number and a short scan. */
   readonly cumulative: readonly number[];
   readonly totalWeight: number;
@@ -78,6 +84,16 @@ export class Runtime {
   release(): void {
     this.users--;
     if (this.retired && this.users === 0) void this.close();
+  }
+
+  /** Start providers' background work (health checks, scraping). */
+  start(): void {
+    for (const p of this.providers) p.start();
+  }
+
+  /** Every provider is ready (prewarming done). */
+  get ready(): boolean {
+    return this.providers.every((p) => p.ready);
   }
 
   get inFlight(): number {

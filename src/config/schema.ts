@@ -70,6 +70,50 @@ const providerTimeouts = z
   })
   .prefault({});
 
+const retrySchema = z
+  .strictObject({
+    /** Retries on the same target after a retryable failure (connection, timeout, 429, 5xx). */
+    attempts: numberish(z.number().int().min(0).max(10)).default(1),
+    /** Backoff window of the first retry; it doubles per retry, with full jitter. */
+    base: duration.default(100),
+    max: duration.default(2_000),
+    /** Longest Retry-After honoured; a longer one moves on to the next fallback instead. */
+    retry_after_cap: duration.default(10_000),
+  })
+  .prefault({});
+
+const outlierSchema = z
+  .strictObject({
+    /** Eject an endpoint after this many failures in a row. */
+    consecutive_failures: numberish(z.number().int().min(1)).default(5),
+    /** ...or when its failure rate over `window` reaches this (with at least `min_requests`). */
+    failure_rate: numberish(z.number().min(0).max(1)).default(0.5),
+    min_requests: numberish(z.number().int().min(1)).default(20),
+    window: duration.default(30_000),
+    /** First ejection lasts this long; each further ejection adds as much, up to max_ejection. */
+    base_ejection: duration.default(5_000),
+    max_ejection: duration.default(300_000),
+    /** Never eject more than this share of a provider's endpoints at once. */
+    max_ejected_share: numberish(z.number().min(0).max(1)).default(0.5),
+  })
+  .prefault({});
+
+const healthSchema = z
+  .strictObject({
+    enabled: booleanish.default(false),
+    /** Probed with GET, relative to the origin; 2xx passes. */
+    path: z.string().startsWith('/').default('/health'),
+    interval: duration.default(10_000),
+    timeout: duration.default(2_000),
+    healthy_threshold: numberish(z.number().int().min(1)).default(1),
+    unhealthy_threshold: numberish(z.number().int().min(1)).default(2),
+    /** Also send a one-token completion to this model (its upstream name) on each probe. */
+    inference_model: z.string().min(1).optional(),
+    /** Keep endpoints out of rotation, and /readyz not ready, until a first probe passes. */
+    prewarm: booleanish.default(false),
+  })
+  .prefault({});
+
 const authSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('none') }),
   /** Authorization: Bearer <token>. */
@@ -91,6 +135,9 @@ const providerCommon = {
   timeouts: providerTimeouts,
   /** Connections kept per upstream origin. */
   max_connections: numberish(z.number().int().min(1).max(10_000)).default(256),
+  retry: retrySchema,
+  outlier: outlierSchema,
+  health: healthSchema,
 };
 
 const openaiProvider = z.strictObject({
@@ -122,6 +169,12 @@ const modelSchema = z.strictObject({
   name: z.string().min(1),
   aliases: z.array(z.string().min(1)).default([]),
   targets: z.array(targetSchema).min(1, 'a model needs at least one target'),
+  /** Tried in order when the chosen target fails (connection, timeout, 429, 5xx, error before content). */
+  fallbacks: z.array(targetSchema).default([]),
+  /** Tried in order when the prompt does not fit the context window (larger-context models). */
+  context_fallbacks: z.array(targetSchema).default([]),
+  /** Tried in order when the provider refuses the content. */
+  content_fallbacks: z.array(targetSchema).default([]),
   /** Listed in GET /v1/models (set false to serve a model without advertising it). */
   listed: booleanish.default(true),
 });
@@ -155,10 +208,20 @@ const routeSchema = z.strictObject({
   policies: z.array(policySchema).default([]),
 });
 
+const resilienceSchema = z
+  .strictObject({
+    /** Concurrent retries may be at most this share of live requests. */
+    retry_budget: numberish(z.number().min(0).max(1)).default(0.2),
+    /** ...but this many are always allowed. */
+    min_retry_concurrency: numberish(z.number().int().min(0)).default(3),
+  })
+  .prefault({});
+
 export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  resilience: resilienceSchema,
   providers: z.array(providerSchema).default([]),
   models: z.array(modelSchema).default([]),
   /** Ordered rules; the first whose match holds decides the route. */

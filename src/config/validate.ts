@@ -110,6 +110,19 @@ export function validateReferences(config: Config): ReferenceProblem[] {
         );
       labels.add(label);
     });
+    for (const list of ['fallbacks', 'context_fallbacks', 'content_fallbacks'] as const) {
+      model[list].forEach((target, j) => {
+        if (!providers.has(target.provider)) {
+          out.push(
+            problem(
+              ['models', i, list, j, 'provider'],
+              `unknown provider '${target.provider}'`,
+              suggest(target.provider, providerNames, 'providers'),
+            ),
+          );
+        }
+      });
+    }
     if (model.targets.every((t) => t.weight === 0)) {
       out.push(
         problem(

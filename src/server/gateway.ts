@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { GatewayError } from '../core/errors.ts';
 import type { ApiKind } from '../contracts/request.ts';
 import type { PolicyServices } from '../contracts/policy.ts';
-import { compile } from '../config/compile.ts';
+import { compile, type CompileDeps } from '../config/compile.ts';
+import { RetryBudget } from '../upstream/retry.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../telemetry/access-log.ts';
@@ -35,7 +36,8 @@ export class Gateway {
   readonly logger: Logger;
   private runtime: Runtime;
   private readonly server: Server;
-  private readonly services: PolicyServices;
+  private readonly deps: CompileDeps;
+  private readonly budget: RetryBudget;
   private draining = false;
   private active = 0;
 
@@ -43,8 +45,11 @@ export class Gateway {
     const { config } = options;
     this.logger = options.logger ?? createLogger(config.logging.level);
     this.metrics = new GatewayMetrics({ process: config.metrics.process });
-    this.services = { log: (level, msg, data) => this.logger[level](data ?? {}, msg) };
-    this.runtime = compile(config, this.services);
+    const services: PolicyServices = { log: (level, msg, data) => this.logger[level](data ?? {}, msg) };
+    this.deps = { services, events: this.metrics.upstreamEvents() };
+    this.budget = new RetryBudget(config.resilience.retry_budget, config.resilience.min_retry_concurrency);
+    this.runtime = compile(config, this.deps);
+    this.runtime.start();
     const s = config.server;
     this.server = createServer(
       {
@@ -83,11 +88,12 @@ export class Gateway {
   reload(config: Config): void {
     let next: Runtime;
     try {
-      next = compile(config, this.services);
+      next = compile(config, this.deps);
     } catch (err) {
       this.metrics.reloads.labels('error').inc();
       throw err;
     }
+    next.start();
     const previous = this.runtime;
     this.runtime = next;
     previous.retire();
@@ -139,13 +145,19 @@ export class Gateway {
     const runtime = this.runtime.acquire();
     this.active++;
     this.metrics.inFlight.inc();
-    void handleInference({ metrics: this.metrics, logger: this.logger }, runtime, {
-      req,
-      res,
-      api,
-      surface: 'openai',
-    }).finally(() => {
+    this.budget.requestStarted();
+    void handleInference(
+      { metrics: this.metrics, logger: this.logger, budget: this.budget, events: this.deps.events },
+      runtime,
+      {
+        req,
+        res,
+        api,
+        surface: 'openai',
+      },
+    ).finally(() => {
       this.active--;
+      this.budget.requestEnded();
       this.metrics.inFlight.dec();
       runtime.release();
     });

@@ -8,13 +8,13 @@ import { accessLogLine } from '../telemetry/access-log.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { readJsonBody } from './body.ts';
 import { createContext } from './context.ts';
-import { proxy } from './proxy.ts';
+import { proxy, type ProxyDeps } from './proxy.ts';
 import { sendError, type Surface } from './respond.ts';
 
 // One inference request from arrival to its access-log line: body, context, the proxy path, error
 // reporting in the surface's shape, then on-end policies, metrics and the log, whatever the outcome.
 
-export interface HandlerDeps {
+export interface HandlerDeps extends ProxyDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
 }
@@ -54,7 +54,7 @@ export async function handleInference(
       throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
         param: 'model',
       });
-    await proxy(runtime, ctx, res);
+    await proxy(deps, runtime, ctx, res);
   } catch (thrown) {
     const err = toGatewayError(thrown);
     if (err.code === 'internal_error') deps.logger.error({ err: thrown, id }, 'internal error');

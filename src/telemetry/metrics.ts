@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../contracts/request.ts';
+import type { UpstreamEvents } from '../upstream/events.ts';
 
 // Prometheus metrics, one registry per gateway (so tests can run several gateways in one process).
 // Label values come only from config (route, model, provider and target names) or from closed sets
@@ -19,6 +20,12 @@ export class GatewayMetrics {
   readonly inFlight: Gauge;
   readonly upstreamErrors: Counter<'provider' | 'code'>;
   readonly reloads: Counter<'result'>;
+  readonly retries: Counter<'provider' | 'reason'>;
+  readonly fallbacks: Counter<'model' | 'from' | 'to' | 'reason'>;
+  readonly ejections: Counter<'provider' | 'endpoint'>;
+  readonly ejected: Gauge<'provider' | 'endpoint'>;
+  readonly healthy: Gauge<'provider' | 'endpoint'>;
+  readonly retryBudgetExhausted: Counter<'provider'>;
 
   constructor(options: { process: boolean }) {
     const registers = [this.registry];
@@ -72,7 +79,57 @@ export class GatewayMetrics {
       labelNames: ['result'],
       registers,
     });
+    this.retries = new Counter({
+      name: 'gateway_retries_total',
+      help: 'Retries on the same target, by provider and the error that caused them.',
+      labelNames: ['provider', 'reason'],
+      registers,
+    });
+    this.fallbacks = new Counter({
+      name: 'gateway_fallbacks_total',
+      help: 'Failovers from one target to the next, by model, targets and reason.',
+      labelNames: ['model', 'from', 'to', 'reason'],
+      registers,
+    });
+    this.ejections = new Counter({
+      name: 'gateway_endpoint_ejections_total',
+      help: 'Outlier ejections (circuit opened) by provider and endpoint.',
+      labelNames: ['provider', 'endpoint'],
+      registers,
+    });
+    this.ejected = new Gauge({
+      name: 'gateway_endpoint_ejected',
+      help: '1 while an endpoint is ejected.',
+      labelNames: ['provider', 'endpoint'],
+      registers,
+    });
+    this.healthy = new Gauge({
+      name: 'gateway_endpoint_healthy',
+      help: '1 when an endpoint passes its active health checks, 0 when not.',
+      labelNames: ['provider', 'endpoint'],
+      registers,
+    });
+    this.retryBudgetExhausted = new Counter({
+      name: 'gateway_retry_budget_exhausted_total',
+      help: 'Retries not made because the retry budget was spent.',
+      labelNames: ['provider'],
+      registers,
+    });
     if (options.process) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Upstream-layer events as metrics. */
+  upstreamEvents(): UpstreamEvents {
+    return {
+      ejection: (provider, endpoint, ejected) => {
+        if (ejected) this.ejections.labels(provider, endpoint).inc();
+        this.ejected.labels(provider, endpoint).set(ejected ? 1 : 0);
+      },
+      health: (provider, endpoint, healthy) => this.healthy.labels(provider, endpoint).set(healthy ? 1 : 0),
+      retry: (provider, reason) => this.retries.labels(provider, reason).inc(),
+      fallback: (model, from, to, reason) => this.fallbacks.labels(model, from, to, reason).inc(),
+      retryBudgetExhausted: (provider) => this.retryBudgetExhausted.labels(provider).inc(),
+    };
   }
 
   /** Record a finished request. Called once per request, whatever its outcome. */

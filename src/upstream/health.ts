@@ -12,7 +12,11 @@ export interface HealthOptions {
   readonly healthyThreshold: number;
   readonly unhealthyThreshold: number;
   /** A one-token completion probe: the model to ask and the path of the completions API. */
-  readonly inference: { readonly path: string; readonly model: string; readonly headers: Record<string, string> } | null;
+  readonly inference: {
+    readonly path: string;
+    readonly model: string;
+    readonly headers: Record<string, string>;
+  } | null;
   readonly startUnhealthy: boolean;
 }
 
@@ -43,7 +47,10 @@ export class HealthChecker {
 
   add(target: ProbeTarget): void {
     const healthy = !this.options.startUnhealthy;
-    this.targets.set(target.id, { target, state: { healthy, passes: 0, fails: 0, probing: false, checked: false } });
+    this.targets.set(target.id, {
+      target,
+      state: { healthy, passes: 0, fails: 0, probing: false, checked: false },
+    });
   }
 
   remove(id: string): void {
@@ -79,7 +86,9 @@ export class HealthChecker {
   private async probe(target: ProbeTarget, state: TargetState): Promise<void> {
     if (state.probing) return;
     state.probing = true;
-    const ok = (await this.httpProbe(target)) && (this.options.inference === null || (await this.inferenceProbe(target)));
+    const ok =
+      (await this.httpProbe(target)) &&
+      (this.options.inference === null || (await this.inferenceProbe(target)));
     state.probing = false;
     state.checked = true;
     if (ok) {
@@ -104,11 +113,24 @@ export class HealthChecker {
 
   private async inferenceProbe(target: ProbeTarget): Promise<boolean> {
     const inference = this.options.inference!;
-    const body = JSON.stringify({ model: inference.model, messages: [{ role: 'user', content: 'ping' }], max_tokens: 1, stream: false });
-    return this.exchange(target, { method: 'POST', path: inference.path, body, headers: { 'content-type': 'application/json', ...inference.headers } });
+    const body = JSON.stringify({
+      model: inference.model,
+      messages: [{ role: 'user', content: 'ping' }],
+      max_tokens: 1,
+      stream: false,
+    });
+    return this.exchange(target, {
+      method: 'POST',
+      path: inference.path,
+      body,
+      headers: { 'content-type': 'application/json', ...inference.headers },
+    });
   }
 
-  private async exchange(target: ProbeTarget, req: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> }): Promise<boolean> {
+  private async exchange(
+    target: ProbeTarget,
+    req: { method: 'GET' | 'POST'; path: string; body?: string; headers?: Record<string, string> },
+  ): Promise<boolean> {
     try {
       const res = await target.dispatcher.request({
         origin: target.origin,

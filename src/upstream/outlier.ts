@@ -33,7 +33,11 @@ export class OutlierDetector {
   private readonly onChange: (id: string, ejected: boolean) => void;
   private readonly now: () => number;
 
-  constructor(options: OutlierOptions, onChange: (id: string, ejected: boolean) => void = () => {}, now = Date.now) {
+  constructor(
+    options: OutlierOptions,
+    onChange: (id: string, ejected: boolean) => void = () => {},
+    now = Date.now,
+  ) {
     this.options = options;
     this.onChange = onChange;
     this.now = now;
@@ -94,7 +98,8 @@ export class OutlierDetector {
     const total = c.times.length;
     const failed = c.failures.reduce((a, b) => a + b, 0);
     const rateTripped = total >= this.options.minRequests && failed / total >= this.options.rate;
-    if (c.state === 'closed' && (c.consecutive >= this.options.consecutive || rateTripped)) this.eject(id, c, group, false);
+    if (c.state === 'closed' && (c.consecutive >= this.options.consecutive || rateTripped))
+      this.eject(id, c, group, false);
   }
 
   private eject(id: string, c: EndpointCircuit, group: readonly string[], force: boolean): void {

@@ -1,42 +1,39 @@
 import type { GatewayError } from '../core/errors.ts';
+import type { RetrySettings } from '../contracts/upstream.ts';
 
 // Retry decisions: which failures are worth another attempt, how long to wait (exponential backoff with
 // full jitter, or the upstream's Retry-After / retry-after-ms up to a cap), and a retry budget that caps
 // concurrent retries at a share of live requests so a failing upstream is not hammered (after Envoy's
 // retry_budget: budget_percent of active requests, with a floor of min_retry_concurrency).
 
-export interface RetryPolicy {
-  /** Retries after the first attempt on the same target. */
-  readonly attempts: number;
-  readonly baseMs: number;
-  readonly maxMs: number;
-  /** Longest Retry-After honoured; a longer one means: do not retry this target now. */
-  readonly retryAfterCapMs: number;
-}
+export type RetryPolicy = RetrySettings;
 
 /** Failures another target (or a later attempt) may not repeat. Client errors (4xx but 408/429) never qualify. */
+const RETRYABLE: ReadonlySet<string> = new Set([
+  'upstream_unreachable',
+  'upstream_timeout',
+  'upstream_error',
+  'upstream_stream_error',
+  'no_healthy_upstream',
+  'pool_empty',
+  'queue_full',
+]);
+
 export function isRetryable(err: GatewayError): boolean {
-  switch (err.code) {
-    case 'upstream_unreachable':
-    case 'upstream_timeout':
-    case 'upstream_error':
-    case 'upstream_stream_error':
-    case 'no_healthy_upstream':
-    case 'pool_empty':
-    case 'queue_full':
-      return true;
-    case 'rate_limited':
-      return err.status === 429;
-    default:
-      return err.status >= 500 && err.status !== 501;
-  }
+  if (RETRYABLE.has(err.code)) return true;
+  if (err.code === 'rate_limited') return err.status === 429;
+  return err.status >= 500 && err.status !== 501;
 }
 
 /** Upstream-requested delay in ms from retry-after-ms or Retry-After (seconds or an HTTP date), or null. */
-export function retryAfterMs(headers: Readonly<Record<string, string | string[] | undefined>> | undefined, now = Date.now()): number | null {
+export function retryAfterMs(
+  headers: Readonly<Record<string, string | string[] | undefined>> | undefined,
+  now = Date.now(),
+): number | null {
   if (headers === undefined) return null;
   const ms = headers['retry-after-ms'];
-  if (typeof ms === 'string' && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  if (typeof ms === 'string' && ms.trim() !== '' && Number.isFinite(Number(ms)))
+    return Math.max(0, Number(ms));
   const after = headers['retry-after'];
   if (typeof after !== 'string' || after.trim() === '') return null;
   const seconds = Number(after);

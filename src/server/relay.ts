@@ -1,0 +1,144 @@
+import type { ServerResponse } from 'node:http';
+import { GatewayError } from '../core/errors.ts';
+import type { RequestContext } from '../contracts/request.ts';
+import type { StreamTranslator } from '../contracts/translator.ts';
+import type { ExchangeDeadline } from '../upstream/deadline.ts';
+import { upstreamFailure, type UpstreamResponse } from '../upstream/exchange.ts';
+
+// Relaying an upstream stream to the client: frame by frame through the translator, with back-pressure
+// both ways. An error before any byte is thrown (so the caller may fail over); after the first byte, a
+// failure ends the stream with one error event and no [DONE].
+
+export const SSE_HEADERS = {
+  'content-type': 'text/event-stream; charset=utf-8',
+  'cache-control': 'no-cache',
+  'x-accel-buffering': 'no',
+};
+
+/**
+ * Moves an upstream body to the client chunk by chunk through `transform`, pausing the upstream while the
+ * client's socket is full (back-pressure both ways). Event-driven rather than `for await`, which costs a
+ * promise per chunk on the hottest loop. Settles when the upstream body ends or fails (a client abort
+ * aborts the upstream request, which fails its body).
+ */
+function ignore(): void {}
+
+function pump(
+  upstream: UpstreamResponse,
+  res: ServerResponse,
+  transform: (chunk: Buffer) => string | Buffer | null,
+  onResume: () => void,
+): Promise<void> {
+  const body = upstream.body;
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = (): void => {
+      onResume();
+      body.resume();
+    };
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.on('error', ignore); // a late abort of the body must not become an uncaught exception
+      res.off('drain', onDrain);
+    };
+    const onData = (chunk: Buffer): void => {
+      let out: string | Buffer | null;
+      try {
+        out = transform(chunk);
+      } catch (err) {
+        cleanup();
+        body.destroy();
+        reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      if (out !== null && !res.write(out)) {
+        body.pause();
+        res.once('drain', onDrain);
+      }
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve();
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    body.on('data', onData);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  });
+}
+
+export function writeHead(
+  ctx: RequestContext,
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+): void {
+  ctx.ttftMs = performance.now() - ctx.startedAt;
+  ctx.status = status;
+  res.writeHead(status, { ...ctx.responseHeaders, ...headers });
+}
+
+export async function relayStream(
+  ctx: RequestContext,
+  res: ServerResponse,
+  upstream: UpstreamResponse,
+  { st, deadline }: { st: StreamTranslator; deadline: ExchangeDeadline },
+): Promise<void> {
+  try {
+    await pump(
+      upstream,
+      res,
+      (chunk) => {
+        deadline.chunk();
+        const out = st.push(chunk);
+        if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
+        if (out !== null && !res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+        return out;
+      },
+      () => deadline.chunk(),
+    ); // a slow reader is not an idle upstream
+  } catch (err) {
+    takeUsage(ctx, st);
+    const failure = upstreamFailure(err, deadline.signal);
+    if (failure.code === 'upstream_unreachable' || failure.code === 'upstream_error') {
+      throw new GatewayError(
+        'upstream_stream_error',
+        'The upstream connection was lost before the response was complete.',
+        { cause: err },
+      );
+    }
+    throw failure;
+  }
+  const tail = st.end();
+  takeUsage(ctx, st);
+  if (tail !== null) {
+    if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+    res.write(tail);
+  }
+  if (st.error !== null) {
+    // The upstream's own error event already reached the client; end without a fake [DONE].
+    if (!res.headersSent) throw st.error;
+    ctx.errorCode = st.error.code;
+    ctx.outcome = 'error';
+    res.end();
+    return;
+  }
+  if (!st.done)
+    throw new GatewayError(
+      'upstream_stream_error',
+      'The upstream stream ended before the response was complete.',
+    );
+  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+  res.end();
+}
+
+function takeUsage(ctx: RequestContext, st: StreamTranslator): void {
+  if (st.usage !== null) {
+    ctx.usage = st.usage;
+    ctx.usageSource = 'upstream';
+  }
+}

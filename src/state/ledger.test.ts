@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import type { LedgerBackend, UsageRecord } from '../contracts/governance.ts';
+import { BatchedLedger } from './ledger.ts';
+import { PgLedgerBackend } from './ledger-pg.ts';
+import { SqliteLedgerBackend } from './ledger-sqlite.ts';
+import { PG_URL, pgSchema } from './test-env.ts';
+
+const T0 = Date.UTC(2025, 5, 1);
+
+function record(i: number, extra: Partial<UsageRecord> = {}): UsageRecord {
+  return {
+    ts: T0 + i * 1_000,
+    requestId: `req-${i}`,
+    keyId: `key-${i % 3}`,
+    identityKind: 'api-key',
+    tenant: i % 2 === 0 ? 'acme' : 'globex',
+    team: `team-${i % 4}`,
+    user: null,
+    api: 'chat',
+    route: 'default',
+    model: 'gpt-4o',
+    upstreamModel: 'gpt-4o-2024-08-06',
+    provider: 'openai',
+    endpoint: 'https://api.openai.com',
+    stream: i % 2 === 1,
+    inputTokens: 100 + i,
+    outputTokens: 10 * i,
+    cachedInputTokens: i,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    costUsd: Math.round(0.000125 * i * 1e12) / 1e12,
+    status: 200,
+    outcome: 'ok',
+    errorCode: null,
+    latencyMs: 50 + i,
+    ttftMs: i % 5 === 0 ? null : 20,
+    usageSource: 'upstream',
+    attempts: 1,
+    ...extra,
+  };
+}
+
+const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const dir = mkdtempSync(join(tmpdir(), 'sy-ledger-'));
+const schemas: (() => Promise<void>)[] = [];
+const pgSchemas = new Map<string, string>();
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await Promise.all(schemas.map((drop) => drop()));
+});
+
+interface Kind {
+  readonly name: string;
+  /** A backend on the same storage each time it is called with the same name. */
+  open(name: string): Promise<LedgerBackend>;
+}
+
+const kinds: Kind[] = [
+  { name: 'sqlite', open: async (name) => new SqliteLedgerBackend({ path: join(dir, `${name}.db`) }) },
+  {
+    name: 'postgres',
+    open: async (name) => {
+      let schema = pgSchemas.get(name);
+      if (schema === undefined) {
+        const created = await pgSchema('ledger');
+        schemas.push(created.drop);
+        schema = created.schema;
+        pgSchemas.set(name, schema);
+      }
+      return new PgLedgerBackend({ connectionString: PG_URL, table: `${schema}.usage` });
+    },
+  },
+];
+
+for (const kind of kinds) {
+  describe(`usage ledger on ${kind.name}`, () => {
+    test('writes in batches by size and by time, and flushes on close', async () => {
+      const backend = await kind.open('batches');
+      const reader = await kind.open('batches');
+      const ledger = new BatchedLedger({ backend, batchSize: 10, flushIntervalMs: 100 });
+      for (let i = 0; i < 25; i++) ledger.append(record(i));
+      await tick(30);
+      assert.equal((await reader.page({}, 100, null)).records.length, 20, 'two full batches written');
+      assert.equal(ledger.pending, 5);
+      await tick(150);
+      assert.equal((await reader.page({}, 100, null)).records.length, 25, 'timer wrote the rest');
+      for (let i = 25; i < 32; i++) ledger.append(record(i));
+      await ledger.close();
+      assert.equal((await reader.page({}, 100, null)).records.length, 32, 'nothing lost on close');
+      await reader.close();
+    });
+
+    test('queries by key, team, tenant and time; pages; totals; export', async () => {
+      const backend = await kind.open('query');
+      const ledger = new BatchedLedger({ backend, batchSize: 1_000 });
+      const records = Array.from({ length: 40 }, (_, i) => record(i));
+      for (const r of records) ledger.append(r);
+      await ledger.flush();
+
+      const byKey = await ledger.page({ keyId: 'key-1' }, 100);
+      assert.deepEqual(
+        byKey.records,
+        records.filter((r) => r.keyId === 'key-1'),
+      );
+      const window = await ledger.page({ tenant: 'acme', from: T0 + 10_000, to: T0 + 20_000 }, 100);
+      assert.deepEqual(
+        window.records.map((r) => r.requestId),
+        ['req-10', 'req-12', 'req-14', 'req-16', 'req-18'],
+      );
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await ledger.page({ team: 'team-2' }, 3, cursor);
+        seen.push(...page.records.map((r) => r.requestId));
+        cursor = page.next;
+      } while (cursor !== null);
+      assert.deepEqual(
+        seen,
+        records.filter((r) => r.team === 'team-2').map((r) => r.requestId),
+      );
+
+      const [total] = await ledger.totals({});
+      assert.equal(total?.requests, 40);
+      assert.equal(
+        total?.inputTokens,
+        records.reduce((s, r) => s + r.inputTokens, 0),
+      );
+      assert.equal(
+        total?.outputTokens,
+        records.reduce((s, r) => s + r.outputTokens, 0),
+      );
+      assert.ok(Math.abs((total?.costUsd ?? 0) - records.reduce((s, r) => s + (r.costUsd ?? 0), 0)) < 1e-9);
+      const perTenant = await ledger.totals({}, 'tenant');
+      assert.deepEqual(
+        perTenant.map((t) => [t.group, t.requests]),
+        [
+          ['acme', 20],
+          ['globex', 20],
+        ],
+      );
+
+      let jsonl = '';
+      for await (const chunk of ledger.export({ tenant: 'globex' }, 'jsonl')) jsonl += String(chunk);
+      const lines = jsonl.trim().split('\n');
+      assert.equal(lines.length, 20);
+      assert.deepEqual(JSON.parse(lines[0] ?? ''), records[1]);
+      let csv = '';
+      for await (const chunk of ledger.export({}, 'csv')) csv += String(chunk);
+      const rows = csv.trim().split('\r\n');
+      assert.equal(rows.length, 41);
+      assert.match(rows[0] ?? '', /^ts,request_id,key_id,/);
+      assert.match(rows[1] ?? '', /^2025-06-01T00:00:00.000Z,req-0,key-0,api-key,acme,team-0,,chat,/);
+      await ledger.close();
+    });
+  });
+}
+
+test('a failing backend keeps the batch and retries it; CSV cells are escaped', async () => {
+  const written: UsageRecord[] = [];
+  let failures = 1;
+  const backend: LedgerBackend = {
+    insert: async (records) => {
+      if (failures-- > 0) throw new Error('database down');
+      written.push(...records);
+    },
+    page: async () => ({ records: written, next: null }),
+    totals: async () => [],
+    close: async () => {},
+  };
+  const events: string[] = [];
+  const ledger = new BatchedLedger({ backend, batchSize: 2, onEvent: (e) => events.push(e.kind) });
+  ledger.append(record(1, { user: '=cmd()', errorCode: 'a,"b"' }));
+  ledger.append(record(2));
+  await tick(10);
+  assert.deepEqual(events, ['error']);
+  assert.equal(ledger.pending, 2);
+  let csv = '';
+  await ledger.flush();
+  assert.equal(written.length, 2);
+  for await (const chunk of ledger.export({}, 'csv')) csv += String(chunk);
+  assert.ok(csv.includes(`,'=cmd(),`));
+  assert.ok(csv.includes(`,"a,""b""",`));
+  await ledger.close();
+});
