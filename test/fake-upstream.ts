@@ -18,6 +18,8 @@ export interface ScriptedReply {
   cutAfter?: number;
   /** Raw body. */
   raw?: string;
+  /** Raw chunks written one by one (other wire formats: Anthropic or Gemini SSE, AWS event streams). */
+  chunks?: (string | Buffer)[];
 }
 
 export interface RecordedRequest {
@@ -114,6 +116,16 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function reply(res: ServerResponse, r: ScriptedReply, rec: RecordedRequest): Promise<void> {
   if (r.delayMs) await sleep(r.delayMs);
+  if (r.chunks !== undefined) {
+    res.writeHead(r.status ?? 200, { 'content-type': 'text/event-stream', ...r.headers });
+    for (const chunk of r.chunks) {
+      if (res.destroyed) return;
+      res.write(chunk);
+      if (r.frameDelayMs) await sleep(r.frameDelayMs);
+    }
+    res.end();
+    return;
+  }
   if (r.sse !== undefined) {
     res.writeHead(r.status ?? 200, { 'content-type': 'text/event-stream', ...r.headers });
     let n = 0;

@@ -3,7 +3,7 @@ import type { Provider } from '../contracts/upstream.ts';
 import { policyRegistry } from '../policies/registry.ts';
 import { compileMatch } from '../routing/match.ts';
 import { OriginPools } from '../upstream/pools.ts';
-import { buildProvider } from '../upstream/providers.ts';
+import { buildProvider } from '../upstream/provider-kinds.ts';
 import { Runtime, type CompiledModel, type CompiledRoute, type CompiledTarget } from './runtime.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import type { Config, ModelConfig, PolicyConfig, TargetConfig } from './schema.ts';

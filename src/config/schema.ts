@@ -152,7 +152,34 @@ const azureProvider = z.strictObject({
   api_version: z.string().min(1).default('2024-10-21'),
 });
 
-export const providerSchema = z.discriminatedUnion('type', [openaiProvider, azureProvider]);
+const anthropicProvider = z.strictObject({
+  type: z.literal('anthropic'),
+  ...providerCommon,
+  /** Sent as anthropic-version (a configured header overrides it). */
+  version: z.string().min(1).default('2023-06-01'),
+  /** max_tokens sent when an OpenAI-style request gives none (Anthropic requires it). */
+  default_max_tokens: numberish(z.number().int().min(1)).default(4096),
+});
+
+const geminiProvider = z.strictObject({
+  type: z.literal('gemini'),
+  ...providerCommon,
+});
+
+const bedrockProvider = z.strictObject({
+  type: z.literal('bedrock'),
+  ...providerCommon,
+  /** AWS region used in the SigV4 signature, e.g. us-east-1. */
+  region: z.string().min(1),
+  /** AWS credentials; usually "${AWS_ACCESS_KEY_ID}" and friends. */
+  credentials: z.strictObject({
+    access_key_id: z.string().min(1),
+    secret_access_key: z.string().min(1),
+    session_token: z.string().optional(),
+  }),
+});
+
+export const providerSchema = z.discriminatedUnion('type', [openaiProvider, azureProvider, anthropicProvider, geminiProvider, bedrockProvider]);
 
 const targetSchema = z.strictObject({
   provider: z.string().min(1),

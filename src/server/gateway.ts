@@ -12,7 +12,8 @@ import type { Config } from '../config/schema.ts';
 import { createLogger } from '../telemetry/access-log.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { handleInference } from './handler.ts';
-import { sendError, sendJson } from './respond.ts';
+import { sendError, sendJson, type Surface } from './respond.ts';
+import { countTokensLocally, COUNT_TOKENS } from './count-tokens.ts';
 
 // The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
 // metrics registry and logger (which outlive reloads), and a drain on shutdown.
@@ -22,6 +23,7 @@ const INFERENCE: Readonly<Record<string, ApiKind>> = {
   '/v1/completions': 'completions',
   '/v1/embeddings': 'embeddings',
   '/v1/responses': 'responses',
+  '/v1/messages': 'messages',
 };
 
 export interface GatewayOptions {
@@ -123,16 +125,21 @@ export class Gateway {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const api = INFERENCE[path];
-    if (api !== undefined) {
+    if (api !== undefined || path === COUNT_TOKENS) {
+      const surface: Surface = api === 'messages' || path === COUNT_TOKENS ? 'anthropic' : 'openai';
       if (req.method !== 'POST')
-        return this.refuse(res, new GatewayError('method_not_allowed', `Use POST for ${path}.`));
+        return this.refuse(res, new GatewayError('method_not_allowed', `Use POST for ${path}.`), { surface });
       if (this.draining)
         return this.refuse(
           res,
           new GatewayError('shutting_down', 'The gateway is shutting down; retry on another replica.'),
-          true,
+          { surface, close: true },
         );
-      this.serve(req, res, api);
+      if (api === undefined) {
+        void countTokensLocally(req, res, this.runtime.config.server.limits.body);
+        return;
+      }
+      this.serve(req, res, api, surface);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -141,7 +148,7 @@ export class Gateway {
     this.serveGet(path, res);
   }
 
-  private serve(req: IncomingMessage, res: ServerResponse, api: ApiKind): void {
+  private serve(req: IncomingMessage, res: ServerResponse, api: ApiKind, surface: Surface): void {
     const runtime = this.runtime.acquire();
     this.active++;
     this.metrics.inFlight.inc();
@@ -153,7 +160,7 @@ export class Gateway {
         req,
         res,
         api,
-        surface: 'openai',
+        surface,
       },
     ).finally(() => {
       this.active--;
@@ -183,8 +190,8 @@ export class Gateway {
     this.refuse(res, new GatewayError('not_found', `No route for ${path}.`));
   }
 
-  private refuse(res: ServerResponse, err: GatewayError, close = false): void {
-    sendError(res, err, { surface: 'openai', close });
+  private refuse(res: ServerResponse, err: GatewayError, options: { surface?: Surface; close?: boolean } = {}): void {
+    sendError(res, err, { surface: options.surface ?? 'openai', close: options.close === true });
   }
 
   private clientError(err: NodeJS.ErrnoException, socket: Socket): void {

@@ -9,7 +9,6 @@ import type {
   UpstreamTimeouts,
 } from '../contracts/upstream.ts';
 import type { Translator } from '../contracts/translator.ts';
-import { openAIPassThrough } from '../translators/openai-to-openai.ts';
 import { providerHeaders, type HeaderPairs } from './auth.ts';
 import { HealthChecker } from './health.ts';
 import { OutlierDetector } from './outlier.ts';
@@ -156,8 +155,9 @@ export class AzureProvider extends SingleEndpointProvider {
   constructor(
     config: Extract<ProviderConfig, { type: 'azure' }>,
     deps: { pools: OriginPools; events: UpstreamEvents },
+    translator: Translator,
   ) {
-    super(config, deps, openAIPassThrough);
+    super(config, deps, translator);
     this.query = `?api-version=${encodeURIComponent(config.api_version)}`;
   }
 
@@ -165,17 +165,5 @@ export class AzureProvider extends SingleEndpointProvider {
     // The Responses API on Azure is not deployment-scoped.
     if (relative === '/responses') return `${this.base}/responses${this.query}`;
     return `${this.base}/deployments/${encodeURIComponent(model)}${relative}${this.query}`;
-  }
-}
-
-export function buildProvider(
-  config: ProviderConfig,
-  deps: { pools: OriginPools; events: UpstreamEvents },
-): Provider {
-  switch (config.type) {
-    case 'openai':
-      return new SingleEndpointProvider(config, deps, openAIPassThrough);
-    case 'azure':
-      return new AzureProvider(config, deps);
   }
 }
