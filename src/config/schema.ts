@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { governanceSchema } from '../policies/governance/config.ts';
 import {
   booleanish,
   duration,
@@ -249,6 +250,15 @@ export const configSchema = z.strictObject({
   logging: loggingSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
   resilience: resilienceSchema,
+  /** Identities, limits, budgets, prices and the usage ledger (see docs/governance.md). */
+  governance: governanceSchema.prefault({}),
+  /** The admin API and dashboard; enabled only when a token is set. */
+  admin: z
+    .strictObject({
+      /** Bearer token for /admin and /ui; usually "${SWITCHYARD_ADMIN_TOKEN:-}". Empty disables both. */
+      token: z.string().default(''),
+    })
+    .prefault({}),
   providers: z.array(providerSchema).default([]),
   models: z.array(modelSchema).default([]),
   /** Ordered rules; the first whose match holds decides the route. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { GatewayError } from '../core/errors.ts';
+import type { GovernanceServices } from './governance.ts';
 import type { RequestContext } from './request.ts';
 
 // Policies are typed hooks compiled per route. A policy implements any subset of the hooks; the compile
@@ -33,6 +34,8 @@ export interface PolicyPipeline {
 export interface PolicyServices {
   /** Structured log line for operators (the gateway's logger). */
   log(level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>): void;
+  /** Keys, quotas, prices and the ledger, shared by governance policies across reloads. */
+  readonly governance?: GovernanceServices;
 }
 
 export interface PolicyFactory<P = unknown> {

@@ -1,4 +1,5 @@
 import type { PolicyFactory } from '../contracts/policy.ts';
+import { governanceFactories } from './governance/index.ts';
 import { headersFactory } from './headers.ts';
 import { requestCapsFactory } from './request-caps.ts';
 

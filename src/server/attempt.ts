@@ -101,9 +101,9 @@ export async function attempt(
       const err = provider.translator.error(upstream.statusCode, await readBody(upstream, deadline), input);
       throw withRetryAfter(err, upstream.headers);
     }
-    for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
     const type = upstream.headers['content-type'];
     if (ctx.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
+      for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
       await relayStream(ctx, res, upstream, { st: provider.translator.stream(input), deadline });
     } else {
       const body = await readBody(upstream, deadline);
@@ -112,6 +112,8 @@ export async function attempt(
         ctx.usage = out.usage;
         ctx.usageSource = 'upstream';
       }
+      // Usage is known here, so policies may add headers that depend on it (cost).
+      for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
       writeHead(ctx, res, upstream.statusCode, {
         'content-type': 'application/json',
         'content-length': String(Buffer.byteLength(out.body)),

@@ -7,6 +7,8 @@ import type { ApiKind } from '../contracts/request.ts';
 import type { PolicyServices } from '../contracts/policy.ts';
 import { compile, type CompileDeps } from '../config/compile.ts';
 import { RetryBudget } from '../upstream/retry.ts';
+import { createGovernanceServices, keyFieldsOf, type ManagedGovernance } from '../policies/governance/services.ts';
+import { governanceHooks } from '../telemetry/governance-events.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
 import { createLogger } from '../telemetry/access-log.ts';
@@ -40,14 +42,19 @@ export class Gateway {
   private readonly server: Server;
   private readonly deps: CompileDeps;
   private readonly budget: RetryBudget;
+  readonly governance: ManagedGovernance;
   private draining = false;
   private active = 0;
 
-  private constructor(options: GatewayOptions) {
+  private constructor(options: GatewayOptions, parts: { logger: Logger; metrics: GatewayMetrics; governance: ManagedGovernance }) {
     const { config } = options;
-    this.logger = options.logger ?? createLogger(config.logging.level);
-    this.metrics = new GatewayMetrics({ process: config.metrics.process });
-    const services: PolicyServices = { log: (level, msg, data) => this.logger[level](data ?? {}, msg) };
+    this.logger = parts.logger;
+    this.metrics = parts.metrics;
+    this.governance = parts.governance;
+    const services: PolicyServices = {
+      log: (level, msg, data) => this.logger[level](data ?? {}, msg),
+      governance: parts.governance,
+    };
     this.deps = { services, events: this.metrics.upstreamEvents() };
     this.budget = new RetryBudget(config.resilience.retry_budget, config.resilience.min_retry_concurrency);
     this.runtime = compile(config, this.deps);
@@ -69,7 +76,11 @@ export class Gateway {
   }
 
   static async start(options: GatewayOptions): Promise<Gateway> {
-    const gateway = new Gateway(options);
+    const { config } = options;
+    const logger = options.logger ?? createLogger(config.logging.level);
+    const metrics = new GatewayMetrics({ process: config.metrics.process });
+    const governance = await createGovernanceServices(config.governance, governanceHooks(metrics, logger));
+    const gateway = new Gateway(options, { logger, metrics, governance });
     const s = options.config.server;
     gateway.server.listen(options.port ?? s.port, s.host);
     await once(gateway.server, 'listening');
@@ -88,6 +99,10 @@ export class Gateway {
 
   /** Swap in a new config. Throws (and keeps the current Runtime) when it cannot be compiled. */
   reload(config: Config): void {
+    if (JSON.stringify({ ...config.governance, keys: [] }) !== JSON.stringify({ ...this.runtime.config.governance, keys: [] })) {
+      this.logger.warn('governance settings other than keys changed: they take effect after a restart');
+    }
+    for (const key of config.governance.keys) void this.governance.keys.declare(key.secret, keyFieldsOf(key));
     let next: Runtime;
     try {
       next = compile(config, this.deps);
@@ -117,6 +132,11 @@ export class Gateway {
     }
     this.server.closeAllConnections();
     await this.runtime.close();
+    try {
+      await this.governance.close();
+    } catch (err) {
+      this.logger.error({ err }, 'could not flush governance state (usage ledger)');
+    }
     this.logger.flush();
   }
 

@@ -7,6 +7,17 @@ import type { UpstreamEvents } from '../upstream/events.ts';
 // (status codes, error codes, token types): never from raw client input, so cardinality stays bounded.
 // Requests for an unknown model are counted under model="(unknown)".
 
+const REJECTIONS: ReadonlySet<string> = new Set([
+  'rate_limited',
+  'budget_exceeded',
+  'queue_full',
+  'unauthorized',
+  'forbidden',
+  'state_unavailable',
+  'pool_empty',
+  'no_healthy_upstream',
+]);
+
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
 
@@ -26,6 +37,11 @@ export class GatewayMetrics {
   readonly ejected: Gauge<'provider' | 'endpoint'>;
   readonly healthy: Gauge<'provider' | 'endpoint'>;
   readonly retryBudgetExhausted: Counter<'provider'>;
+  readonly stateEvents: Counter<'component' | 'kind' | 'decision'>;
+  readonly budgetAlerts: Counter<'kind' | 'scope' | 'metric'>;
+  readonly ledgerDropped: Counter;
+  readonly rejections: Counter<'reason' | 'route'>;
+  readonly cost: Counter<'model' | 'provider'>;
 
   constructor(options: { process: boolean }) {
     const registers = [this.registry];
@@ -115,6 +131,31 @@ export class GatewayMetrics {
       labelNames: ['provider'],
       registers,
     });
+    this.stateEvents = new Counter({
+      name: 'gateway_state_events_total',
+      help: 'Shared-state (Redis, key store, ledger) errors and transitions; decision says whether the request was admitted (open) or refused (closed).',
+      labelNames: ['component', 'kind', 'decision'],
+      registers,
+    });
+    this.budgetAlerts = new Counter({
+      name: 'gateway_budget_alerts_total',
+      help: 'Budget soft-limit alerts and hard refusals by scope and metric.',
+      labelNames: ['kind', 'scope', 'metric'],
+      registers,
+    });
+    this.ledgerDropped = new Counter({ name: 'gateway_ledger_dropped_total', help: 'Usage records the ledger could not keep.', registers });
+    this.rejections = new Counter({
+      name: 'gateway_rejections_total',
+      help: 'Requests refused by the gateway itself, by reason (rate_limited, budget_exceeded, queue_full, unauthorized, forbidden, …) and route.',
+      labelNames: ['reason', 'route'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: 'gateway_cost_usd_total',
+      help: 'Money spent in USD, by public model and provider, from the price table.',
+      labelNames: ['model', 'provider'],
+      registers,
+    });
     if (options.process) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -147,6 +188,8 @@ export class GatewayMetrics {
     if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
     if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
     if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);
+    if (ctx.costUsd !== null && ctx.costUsd > 0) this.cost.labels(model, ctx.provider ?? '').inc(ctx.costUsd);
+    if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode)) this.rejections.labels(ctx.errorCode, ctx.route).inc();
     if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {
       this.upstreamErrors.labels(ctx.provider, ctx.errorCode).inc();
     }
