@@ -8,6 +8,7 @@ import { requestCapsFactory } from './request-caps.ts';
 const factories: readonly PolicyFactory<never>[] = [
   requestCapsFactory,
   headersFactory,
+  ...governanceFactories,
 ] as PolicyFactory<never>[];
 
 export const policyRegistry: ReadonlyMap<string, PolicyFactory<unknown>> = new Map(
