@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError, formatProblems } from '../config/problems.ts';
 import { serve } from './serve.ts';
+import { SIM_ENDPOINTS_VAR } from './embedded-sim.ts';
 
 // The switchyard command line.
 
@@ -48,6 +49,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     if (command === 'check') {
+      // A config with an embedded simulator names its endpoints through this variable; any URL will do here.
+      process.env[SIM_ENDPOINTS_VAR] ??= 'http://127.0.0.1:9';
       await loadConfigFile(values.config);
       process.stdout.write(`${values.config}: ok\n`);
       return 0;

@@ -2,6 +2,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { loadConfigFile } from '../config/load.ts';
 import { ConfigError, formatProblems } from '../config/problems.ts';
 import { Gateway } from '../server/gateway.ts';
+import { startEmbeddedSimulator } from './embedded-sim.ts';
 
 // `switchyard serve`: start the gateway, reload on SIGHUP and when the file changes (a bad file keeps
 // the running config and says why), drain on SIGTERM/SIGINT.
@@ -12,6 +13,7 @@ export interface ServeOptions {
 }
 
 export async function serve(options: ServeOptions): Promise<Gateway> {
+  const stopSim = await startEmbeddedSimulator(options.config);
   const config = await loadConfigFile(options.config);
   const gateway = await Gateway.start({
     config,
@@ -49,7 +51,10 @@ export async function serve(options: ServeOptions): Promise<Gateway> {
     log.info({ signal }, 'draining');
     watcher?.close();
     clearTimeout(timer);
-    void gateway.shutdown().then(() => process.exit(0));
+    void gateway
+      .shutdown()
+      .then(() => stopSim?.())
+      .then(() => process.exit(0));
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

@@ -2,6 +2,7 @@ import type { Policy, PolicyPipeline } from '../contracts/policy.ts';
 import type { Provider } from '../contracts/upstream.ts';
 import type { Predicate } from '../routing/match.ts';
 import type { OriginPools } from '../upstream/pools.ts';
+import { PoolProvider } from '../upstream/pool-provider.ts';
 import type { Config } from './schema.ts';
 
 // The frozen result of compiling a config: what the data plane reads on every request. A Runtime is
@@ -84,6 +85,11 @@ export class Runtime {
   release(): void {
     this.users--;
     if (this.retired && this.users === 0) void this.close();
+  }
+
+  /** The pool providers, for queue and endpoint metrics. */
+  get poolProviders(): PoolProvider[] {
+    return this.providers.filter((p): p is PoolProvider => p instanceof PoolProvider);
   }
 
   /** Start providers' background work (health checks, scraping). */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { governanceSchema } from '../policies/governance/config.ts';
+import { poolFields } from '../scheduling/pool-options.ts';
 import {
   booleanish,
   duration,
@@ -180,7 +181,19 @@ const bedrockProvider = z.strictObject({
   }),
 });
 
-export const providerSchema = z.discriminatedUnion('type', [openaiProvider, azureProvider, anthropicProvider, geminiProvider, bedrockProvider]);
+const { base_url: _baseUrl, ...poolCommon } = providerCommon;
+
+/** A pool of self-hosted model servers behind one endpoint picker (see docs/scheduling.md). */
+const poolProvider = z.strictObject({
+  type: z.literal('pool'),
+  ...poolCommon,
+  /** API prefix on every endpoint. */
+  base_path: z.string().startsWith('/').default('/v1'),
+  ...poolFields,
+});
+
+export const providerSchema = z.discriminatedUnion('type', [
+  poolProvider,openaiProvider, azureProvider, anthropicProvider, geminiProvider, bedrockProvider]);
 
 const targetSchema = z.strictObject({
   provider: z.string().min(1),
@@ -245,7 +258,22 @@ const resilienceSchema = z
   })
   .prefault({});
 
+/**
+ * A fleet of simulated model servers that `switchyard serve` starts in-process before the gateway. Their
+ * URLs are given to the config as ${SWITCHYARD_SIM_ENDPOINTS} (comma-separated). For demos and tests.
+ */
+const simulatorSchema = z.strictObject({
+  replicas: numberish(z.number().int().min(1).max(64)).default(4),
+  model: z.string().min(1).default('sim-model'),
+  /** Wall time per simulated second (0.1 = ten times faster than a real GPU). */
+  time_scale: numberish(z.number().positive()).default(1),
+  engine: z.enum(['vllm', 'sglang', 'tgi']).default('vllm'),
+  /** Further simulator options (camelCase, as in src/sim/options.ts), e.g. { numGpuBlocks: 2048 }. */
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
 export const configSchema = z.strictObject({
+  simulator: simulatorSchema.optional(),
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
@@ -270,6 +298,8 @@ export const configSchema = z.strictObject({
 export type Config = z.infer<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type ProviderConfig = z.infer<typeof providerSchema>;
+/** Providers with one base URL (everything but pools). */
+export type HostedProviderConfig = Exclude<ProviderConfig, { type: 'pool' }>;
 export type ModelConfig = z.infer<typeof modelSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type PolicyConfig = z.infer<typeof policySchema>;

@@ -51,6 +51,8 @@ export interface EndpointState extends Telemetry {
   /** Telemetry is older than the pool's stale-after age (or was never read). Stale = saturated. */
   stale: boolean;
   health: EndpointHealth;
+  /** Ejected by outlier detection (too many failed requests); out of rotation until the ejection ends. */
+  ejected: boolean;
   consecutiveFailures: number;
   /** Requests the gateway has sent and not yet finished. */
   inFlight: number;

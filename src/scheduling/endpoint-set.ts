@@ -75,6 +75,7 @@ export class EndpointSet implements DiscoverySink {
       scrapedAt: 0,
       stale: this.staleAfterMs > 0,
       health: 'unknown',
+      ejected: false,
       consecutiveFailures: 0,
       inFlight: 0,
       inFlightTokens: 0,

@@ -12,7 +12,7 @@ function copyAll(input: readonly EndpointView[], out: EndpointView[]): void {
   for (const e of input) out.push(e);
 }
 
-/** Drops unhealthy endpoints (and, when asked, stale ones). */
+/** Drops unhealthy and ejected endpoints (and, when asked, stale ones). */
 export class HealthyFilter implements Filter {
   readonly type = 'healthy';
   readonly name: string;
@@ -26,7 +26,7 @@ export class HealthyFilter implements Filter {
   }
 
   filter(_req: SchedulingRequest, input: readonly EndpointView[], out: EndpointView[]): void {
-    for (const e of input) if (e.health !== 'unhealthy' && !(this.dropStale && e.stale)) out.push(e);
+    for (const e of input) if (e.health !== 'unhealthy' && !e.ejected && !(this.dropStale && e.stale)) out.push(e);
     if (out.length === 0 && this.fallback) copyAll(input, out);
   }
 }

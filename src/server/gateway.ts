@@ -59,6 +59,15 @@ export class Gateway {
     this.budget = new RetryBudget(config.resilience.retry_budget, config.resilience.min_retry_concurrency);
     this.runtime = compile(config, this.deps);
     this.runtime.start();
+    let poolsOf = this.runtime;
+    let cachedPools = this.runtime.poolProviders;
+    this.metrics.poolSource = () => {
+      if (poolsOf !== this.runtime) {
+        poolsOf = this.runtime;
+        cachedPools = this.runtime.poolProviders;
+      }
+      return cachedPools;
+    };
     const s = config.server;
     this.server = createServer(
       {

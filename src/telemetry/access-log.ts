@@ -36,5 +36,6 @@ export function accessLogLine(ctx: RequestContext): Record<string, unknown> {
     latency_ms: Math.round(ctx.durationMs * 100) / 100,
     ttft_ms: ctx.ttftMs === null ? null : Math.round(ctx.ttftMs * 100) / 100,
     upstream_ms: Math.round(ctx.upstreamMs * 100) / 100,
+    ...(ctx.explain !== null ? { explain: ctx.explain } : {}),
   };
 }

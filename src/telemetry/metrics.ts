@@ -1,6 +1,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RequestContext } from '../contracts/request.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
+import type { PoolProvider } from '../upstream/pool-provider.ts';
+import type { EndpointState } from '../contracts/scheduling.ts';
 
 // Prometheus metrics, one registry per gateway (so tests can run several gateways in one process).
 // Label values come only from config (route, model, provider and target names) or from closed sets
@@ -42,6 +44,9 @@ export class GatewayMetrics {
   readonly ledgerDropped: Counter;
   readonly rejections: Counter<'reason' | 'route'>;
   readonly cost: Counter<'model' | 'provider'>;
+  readonly picks: Counter<'pool' | 'endpoint'>;
+  /** Set by the gateway: the pools of the current Runtime. */
+  poolSource: () => readonly PoolProvider[] = () => [];
 
   constructor(options: { process: boolean }) {
     const registers = [this.registry];
@@ -156,8 +161,54 @@ export class GatewayMetrics {
       labelNames: ['model', 'provider'],
       registers,
     });
+    this.picks = new Counter({
+      name: 'gateway_endpoint_picks_total',
+      help: 'Requests sent to each pool endpoint (the picker\'s choices).',
+      labelNames: ['pool', 'endpoint'],
+      registers,
+    });
+    const pools = (): readonly PoolProvider[] => this.poolSource();
+    new Gauge({
+      name: 'gateway_queue_depth',
+      help: 'Requests waiting in a pool\'s flow-control queue, per priority class.',
+      labelNames: ['pool', 'class'],
+      registers,
+      collect() {
+        this.reset();
+        for (const p of pools()) for (const [cls, depth] of Object.entries(p.scheduler.queueDepths())) this.labels(p.name, cls).set(depth);
+      },
+    });
+    const endpointGauge = (name: string, help: string, read: (e: EndpointState) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['pool', 'endpoint'],
+        registers,
+        collect() {
+          this.reset();
+          for (const p of pools()) for (const e of p.scheduler.endpoints.all()) this.labels(p.name, e.id).set(read(e));
+        },
+      });
+    };
+    endpointGauge('gateway_endpoint_queue_depth', 'Waiting requests on each pool endpoint, as scraped.', (e) => e.waiting);
+    endpointGauge('gateway_endpoint_running', 'Running requests on each pool endpoint, as scraped.', (e) => e.running);
+    endpointGauge('gateway_endpoint_kv_cache_usage', 'KV-cache use (0..1) of each pool endpoint, as scraped.', (e) => e.kvUsage);
+    endpointGauge('gateway_endpoint_in_flight', 'Requests the gateway has in flight to each pool endpoint.', (e) => e.inFlight);
+    endpointGauge('gateway_endpoint_up', '1 when the endpoint is healthy, not stale and not ejected.', (e) => (e.health !== 'unhealthy' && !e.stale && !e.ejected ? 1 : 0));
     if (options.process) collectDefaultMetrics({ register: this.registry });
   }
+
+  private get poolNames(): ReadonlySet<string> {
+    const pools = this.poolSource();
+    if (pools !== this.cachedPools) {
+      this.cachedPools = pools;
+      this.cachedNames = new Set(pools.map((p) => p.name));
+    }
+    return this.cachedNames;
+  }
+
+  private cachedPools: readonly PoolProvider[] = [];
+  private cachedNames: ReadonlySet<string> = new Set();
 
   /** Upstream-layer events as metrics. */
   upstreamEvents(): UpstreamEvents {
@@ -188,6 +239,9 @@ export class GatewayMetrics {
     if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
     if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
     if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);
+    if (ctx.endpoint !== null && ctx.provider !== null && ctx.target !== null && this.poolNames.has(ctx.provider)) {
+      this.picks.labels(ctx.provider, ctx.endpoint).inc();
+    }
     if (ctx.costUsd !== null && ctx.costUsd > 0) this.cost.labels(model, ctx.provider ?? '').inc(ctx.costUsd);
     if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode)) this.rejections.labels(ctx.errorCode, ctx.route).inc();
     if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {

@@ -30,12 +30,12 @@ class EndpointCircuit {
 export class OutlierDetector {
   private readonly options: OutlierOptions;
   private readonly circuits = new Map<string, EndpointCircuit>();
-  private readonly onChange: (id: string, ejected: boolean) => void;
+  private readonly onChange: (id: string, ejected: boolean, untilMs: number) => void;
   private readonly now: () => number;
 
   constructor(
     options: OutlierOptions,
-    onChange: (id: string, ejected: boolean) => void = () => {},
+    onChange: (id: string, ejected: boolean, untilMs: number) => void = () => {},
     now = Date.now,
   ) {
     this.options = options;
@@ -75,6 +75,7 @@ export class OutlierDetector {
   record(id: string, ok: boolean, group: readonly string[] = [id]): void {
     const c = this.circuit(id);
     const now = this.now();
+    if (c.state === 'open' && now >= c.until) c.state = 'half-open'; // ended without an admits() call
     if (c.state === 'half-open') {
       c.probing = false;
       if (ok) this.close(id, c);
@@ -114,13 +115,13 @@ export class OutlierDetector {
     c.consecutive = 0;
     c.times.length = 0;
     c.failures.length = 0;
-    this.onChange(id, true);
+    this.onChange(id, true, c.until);
   }
 
   private close(id: string, c: EndpointCircuit): void {
     c.state = 'closed';
     c.consecutive = 0;
-    this.onChange(id, false);
+    this.onChange(id, false, 0);
   }
 
   /** Ids currently ejected (for metrics and the dashboard). */

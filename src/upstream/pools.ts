@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { ProviderConfig } from '../config/schema.ts';
+import type { HostedProviderConfig } from '../config/schema.ts';
 
 // One undici Pool per upstream origin, shared by the providers of a Runtime that use the same origin.
 // Built at compile time; closed when the Runtime that owns them is retired and drained.
@@ -8,7 +8,7 @@ export class OriginPools {
   private readonly pools = new Map<string, Pool>();
 
   /** The pool for a provider's origin; the first provider to name an origin sets its limits. */
-  forProvider(config: Pick<ProviderConfig, 'base_url' | 'max_connections' | 'timeouts'>): Pool {
+  forProvider(config: Pick<HostedProviderConfig, 'base_url' | 'max_connections' | 'timeouts'>): Pool {
     return this.forOrigin(new URL(config.base_url).origin, config.max_connections, config.timeouts.connect);
   }
 

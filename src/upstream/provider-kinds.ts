@@ -9,6 +9,7 @@ import { openAIToGemini } from '../translators/openai-to-gemini.ts';
 import { openAIPassThrough } from '../translators/openai-to-openai.ts';
 import type { UpstreamEvents } from './events.ts';
 import type { OriginPools } from './pools.ts';
+import { PoolProvider } from './pool-provider.ts';
 import { AzureProvider, SingleEndpointProvider } from './providers.ts';
 
 // Building a provider from its config row: the translator for its wire schema (wrapped so it also
@@ -58,5 +59,7 @@ export function buildProvider(config: ProviderConfig, deps: ProviderDeps): Provi
       return new SingleEndpointProvider(config, deps, withMessagesSurface(openAIToGemini, { extensions: true }));
     case 'bedrock':
       return new BedrockProvider(config, deps, withMessagesSurface(openAIToBedrock, { extensions: true }));
+    case 'pool':
+      return new PoolProvider(config, deps, withMessagesSurface(openAIPassThrough));
   }
 }

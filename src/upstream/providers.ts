@@ -1,5 +1,5 @@
 import { GatewayError } from '../core/errors.ts';
-import type { ProviderConfig } from '../config/schema.ts';
+import type { HostedProviderConfig, ProviderConfig } from '../config/schema.ts';
 import type {
   AttemptOutcome,
   Endpoint,
@@ -34,7 +34,11 @@ export function retryOf(config: ProviderConfig): RetrySettings {
   return { attempts: r.attempts, baseMs: r.base, maxMs: r.max, retryAfterCapMs: r.retry_after_cap };
 }
 
-export function outlierOf(config: ProviderConfig, events: UpstreamEvents): OutlierDetector {
+export function outlierOf(
+  config: ProviderConfig,
+  events: UpstreamEvents,
+  onChange?: (id: string, ejected: boolean, untilMs: number) => void,
+): OutlierDetector {
   const o = config.outlier;
   return new OutlierDetector(
     {
@@ -46,7 +50,10 @@ export function outlierOf(config: ProviderConfig, events: UpstreamEvents): Outli
       maxMs: o.max_ejection,
       maxEjectedShare: o.max_ejected_share,
     },
-    (id, ejected) => events.ejection(config.name, id, ejected),
+    (id, ejected, until) => {
+      events.ejection(config.name, id, ejected);
+      onChange?.(id, ejected, until);
+    },
   );
 }
 
@@ -89,7 +96,7 @@ export class SingleEndpointProvider implements Provider {
   private readonly health: HealthChecker | null;
 
   constructor(
-    config: ProviderConfig,
+    config: HostedProviderConfig,
     deps: { pools: OriginPools; events: UpstreamEvents },
     translator: Translator,
   ) {
