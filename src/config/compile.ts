@@ -99,6 +99,7 @@ export function compile(config: Config, deps: CompileDeps): Runtime {
       name: row.name,
       test: compileMatch(row.match),
       model: row.model,
+      priority: row.priority,
       pipeline: pipelineOf([...globalPolicies, ...own]),
     };
   });

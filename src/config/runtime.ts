@@ -1,4 +1,5 @@
 import type { Policy, PolicyPipeline } from '../contracts/policy.ts';
+import type { PriorityClass } from '../contracts/request.ts';
 import type { Provider } from '../contracts/upstream.ts';
 import type { Predicate } from '../routing/match.ts';
 import type { OriginPools } from '../upstream/pools.ts';
@@ -37,6 +38,7 @@ export interface CompiledRoute {
   readonly test: Predicate;
   /** Public model the rule sends requests to; undefined keeps the requested model. */
   readonly model: string | undefined;
+  readonly priority: PriorityClass | undefined;
   readonly pipeline: PolicyPipeline;
 }
 

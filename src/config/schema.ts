@@ -193,7 +193,13 @@ const poolProvider = z.strictObject({
 });
 
 export const providerSchema = z.discriminatedUnion('type', [
-  poolProvider,openaiProvider, azureProvider, anthropicProvider, geminiProvider, bedrockProvider]);
+  poolProvider,
+  openaiProvider,
+  azureProvider,
+  anthropicProvider,
+  geminiProvider,
+  bedrockProvider,
+]);
 
 const targetSchema = z.strictObject({
   provider: z.string().min(1),
@@ -245,6 +251,8 @@ const routeSchema = z.strictObject({
   match: matchSchema,
   /** Public model (or alias) the request is sent to when the rule matches. Defaults to the requested one. */
   model: z.string().min(1).optional(),
+  /** Scheduling priority of the route's requests (overrides the x-switchyard-priority header; an API key's priority overrides both). */
+  priority: z.enum(['critical', 'standard', 'sheddable']).optional(),
   /** Policies added for requests on this route, after the global ones. */
   policies: z.array(policySchema).default([]),
 });

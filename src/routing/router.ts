@@ -1,6 +1,6 @@
 import { GatewayError } from '../core/errors.ts';
 import type { PolicyPipeline } from '../contracts/policy.ts';
-import type { RequestContext } from '../contracts/request.ts';
+import type { PriorityClass, RequestContext } from '../contracts/request.ts';
 import type { CompiledModel, CompiledTarget, Runtime } from '../config/runtime.ts';
 
 // Route selection: the first rule whose conditions hold names the route (and possibly the model); the
@@ -11,6 +11,7 @@ export const TARGET_HEADER = 'x-switchyard-target';
 
 export interface RouteDecision {
   readonly route: string;
+  readonly priority: PriorityClass | undefined;
   readonly pipeline: PolicyPipeline;
   readonly model: CompiledModel;
 }
@@ -19,9 +20,11 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
   let name = 'default';
   let pipeline = runtime.defaultPipeline;
   let modelName = ctx.requestedModel;
+  let priority: PriorityClass | undefined;
   for (const rule of runtime.routes) {
     if (!rule.test(ctx)) continue;
     name = rule.name;
+    priority = rule.priority;
     pipeline = rule.pipeline;
     if (rule.model !== undefined) modelName = rule.model;
     break;
@@ -37,7 +40,7 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
       { param: 'model' },
     );
   }
-  return { route: name, pipeline, model };
+  return { route: name, priority, pipeline, model };
 }
 
 export function pickTarget(model: CompiledModel, ctx: RequestContext): CompiledTarget {

@@ -32,8 +32,11 @@ export function builtinRegistry(): PluginRegistry {
  *   preferred endpoint is clearly busier than the rest (4 > 3), so affinity cannot pile a popular prefix
  *   onto one replica. Queue depth counts requests sent since the last scrape, so a burst between two
  *   scrapes does not herd onto the endpoint that looked idle.
- * - session-affinity (1) keeps a conversation that names a session (header, cookie or `user`) on its
- *   replica even before its prompt is long enough to be indexed, and lets go when that replica saturates.
+ * - session-affinity (5) keeps a conversation that names a session (header, cookie or `user`) on its
+ *   replica even before its prompt is long enough to be indexed, and lets go when that replica saturates
+ *   (the scorer gives 0 then). Its weight exceeds queue-depth + kv-cache (4): min-max normalisation makes
+ *   a difference of one queued request worth the full queue weight, which would otherwise scatter a
+ *   conversation across idle replicas.
  * - healthy drops endpoints whose scrapes keep failing. There is deliberately no not-saturated filter:
  *   at overload every endpoint is over its threshold by turns, and a filter that leaves only "the one
  *   with room" routes by room alone and throws the prefix hits away exactly when compute is scarcest
@@ -48,7 +51,7 @@ export const DEFAULT_PROFILE: ProfileConfig = {
     { type: 'prefix-cache', weight: 3 },
     { type: 'queue-depth', weight: 2 },
     { type: 'kv-cache-utilization', weight: 2 },
-    { type: 'session-affinity', weight: 1 },
+    { type: 'session-affinity', weight: 5 },
   ],
   picker: { type: 'max-score' },
 };

@@ -26,7 +26,8 @@ export class HealthyFilter implements Filter {
   }
 
   filter(_req: SchedulingRequest, input: readonly EndpointView[], out: EndpointView[]): void {
-    for (const e of input) if (e.health !== 'unhealthy' && !e.ejected && !(this.dropStale && e.stale)) out.push(e);
+    for (const e of input)
+      if (e.health !== 'unhealthy' && !e.ejected && !(this.dropStale && e.stale)) out.push(e);
     if (out.length === 0 && this.fallback) copyAll(input, out);
   }
 }

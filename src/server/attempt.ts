@@ -90,7 +90,8 @@ export async function attempt(
   const endpoint: Endpoint = await provider.endpoint(ctx);
   ctx.endpoint = endpoint.id;
   ctx.attempts++;
-  if (ctx.debug && ctx.explain !== null) ctx.responseHeaders['x-switchyard-explain'] = JSON.stringify(ctx.explain);
+  if (ctx.debug && ctx.explain !== null)
+    ctx.responseHeaders['x-switchyard-explain'] = JSON.stringify(ctx.explain);
   ctx.responseHeaders['x-switchyard-target'] = target.label;
   ctx.responseHeaders['x-switchyard-attempts'] = String(ctx.attempts);
   const sentAt = performance.now();

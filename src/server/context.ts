@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { emptyUsage } from '../core/usage.ts';
-import type { ApiKind, JsonObject, RequestContext } from '../contracts/request.ts';
+import type { ApiKind, JsonObject, PriorityClass, RequestContext } from '../contracts/request.ts';
 
 // Builds the per-request context with every field initialised, so all contexts share one shape.
 
@@ -12,6 +12,13 @@ export interface ContextInit {
   readonly startedAt: number;
   readonly signal: AbortSignal;
   readonly debug: boolean;
+}
+
+const PRIORITIES: ReadonlySet<string> = new Set(['critical', 'standard', 'sheddable']);
+
+/** The x-switchyard-priority header, when it names a class; routes and keys may override it. */
+function priorityFrom(header: string | string[] | undefined): PriorityClass {
+  return typeof header === 'string' && PRIORITIES.has(header) ? (header as PriorityClass) : 'standard';
 }
 
 export function createContext(init: ContextInit): RequestContext {
@@ -50,7 +57,7 @@ export function createContext(init: ContextInit): RequestContext {
     upstreamHeaders: {},
     signal: init.signal,
     identity: null,
-    priority: 'standard',
+    priority: priorityFrom(init.req.headers['x-switchyard-priority']),
     costUsd: null,
     debug: init.debug,
     explain: null,

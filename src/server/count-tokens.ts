@@ -9,7 +9,11 @@ import { sendError, sendJson } from './respond.ts';
 
 export const COUNT_TOKENS = '/v1/messages/count_tokens';
 
-export async function countTokensLocally(req: IncomingMessage, res: ServerResponse, limit: number): Promise<void> {
+export async function countTokensLocally(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+): Promise<void> {
   try {
     const body = await readJsonBody(req, limit);
     sendJson(res, 200, JSON.stringify(countTokens(body)));

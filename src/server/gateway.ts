@@ -7,7 +7,11 @@ import type { ApiKind } from '../contracts/request.ts';
 import type { PolicyServices } from '../contracts/policy.ts';
 import { compile, type CompileDeps } from '../config/compile.ts';
 import { RetryBudget } from '../upstream/retry.ts';
-import { createGovernanceServices, keyFieldsOf, type ManagedGovernance } from '../policies/governance/services.ts';
+import {
+  createGovernanceServices,
+  keyFieldsOf,
+  type ManagedGovernance,
+} from '../policies/governance/services.ts';
 import { governanceHooks } from '../telemetry/governance-events.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
@@ -46,7 +50,10 @@ export class Gateway {
   private draining = false;
   private active = 0;
 
-  private constructor(options: GatewayOptions, parts: { logger: Logger; metrics: GatewayMetrics; governance: ManagedGovernance }) {
+  private constructor(
+    options: GatewayOptions,
+    parts: { logger: Logger; metrics: GatewayMetrics; governance: ManagedGovernance },
+  ) {
     const { config } = options;
     this.logger = parts.logger;
     this.metrics = parts.metrics;
@@ -108,7 +115,10 @@ export class Gateway {
 
   /** Swap in a new config. Throws (and keeps the current Runtime) when it cannot be compiled. */
   reload(config: Config): void {
-    if (JSON.stringify({ ...config.governance, keys: [] }) !== JSON.stringify({ ...this.runtime.config.governance, keys: [] })) {
+    if (
+      JSON.stringify({ ...config.governance, keys: [] }) !==
+      JSON.stringify({ ...this.runtime.config.governance, keys: [] })
+    ) {
       this.logger.warn('governance settings other than keys changed: they take effect after a restart');
     }
     for (const key of config.governance.keys) void this.governance.keys.declare(key.secret, keyFieldsOf(key));
@@ -219,7 +229,11 @@ export class Gateway {
     this.refuse(res, new GatewayError('not_found', `No route for ${path}.`));
   }
 
-  private refuse(res: ServerResponse, err: GatewayError, options: { surface?: Surface; close?: boolean } = {}): void {
+  private refuse(
+    res: ServerResponse,
+    err: GatewayError,
+    options: { surface?: Surface; close?: boolean } = {},
+  ): void {
     sendError(res, err, { surface: options.surface ?? 'openai', close: options.close === true });
   }
 

@@ -36,6 +36,7 @@ export async function proxy(
   const decision = route(runtime, ctx);
   ctx.route = decision.route;
   ctx.model = decision.model.name;
+  if (decision.priority !== undefined) ctx.priority = decision.priority;
   for (const policy of decision.pipeline.onRequest) await policy.onRequest!(ctx);
   const options = { pipeline: decision.pipeline, requestIdHeader: runtime.config.server.request_id_header };
   const step: Step = { ctx, res, run: (target) => attempt(ctx, res, target, options) };

@@ -9,8 +9,10 @@ export function governanceHooks(metrics: GatewayMetrics, logger: Logger): Govern
   return {
     onStateEvent: (event) => {
       metrics.stateEvents.labels(event.component, event.kind, event.decision ?? '').inc();
-      if (event.kind === 'down') logger.error({ component: event.component, err: event.error?.message }, 'state store unavailable');
-      else if (event.kind === 'up') logger.info({ component: event.component }, 'state store available again');
+      if (event.kind === 'down')
+        logger.error({ component: event.component, err: event.error?.message }, 'state store unavailable');
+      else if (event.kind === 'up')
+        logger.info({ component: event.component }, 'state store available again');
     },
     onBudgetEvent: (event) => {
       metrics.budgetAlerts.labels(event.kind, event.scope, event.metric).inc();

@@ -148,7 +148,11 @@ export class GatewayMetrics {
       labelNames: ['kind', 'scope', 'metric'],
       registers,
     });
-    this.ledgerDropped = new Counter({ name: 'gateway_ledger_dropped_total', help: 'Usage records the ledger could not keep.', registers });
+    this.ledgerDropped = new Counter({
+      name: 'gateway_ledger_dropped_total',
+      help: 'Usage records the ledger could not keep.',
+      registers,
+    });
     this.rejections = new Counter({
       name: 'gateway_rejections_total',
       help: 'Requests refused by the gateway itself, by reason (rate_limited, budget_exceeded, queue_full, unauthorized, forbidden, …) and route.',
@@ -163,19 +167,21 @@ export class GatewayMetrics {
     });
     this.picks = new Counter({
       name: 'gateway_endpoint_picks_total',
-      help: 'Requests sent to each pool endpoint (the picker\'s choices).',
+      help: "Requests sent to each pool endpoint (the picker's choices).",
       labelNames: ['pool', 'endpoint'],
       registers,
     });
     const pools = (): readonly PoolProvider[] => this.poolSource();
     new Gauge({
       name: 'gateway_queue_depth',
-      help: 'Requests waiting in a pool\'s flow-control queue, per priority class.',
+      help: "Requests waiting in a pool's flow-control queue, per priority class.",
       labelNames: ['pool', 'class'],
       registers,
       collect() {
         this.reset();
-        for (const p of pools()) for (const [cls, depth] of Object.entries(p.scheduler.queueDepths())) this.labels(p.name, cls).set(depth);
+        for (const p of pools())
+          for (const [cls, depth] of Object.entries(p.scheduler.queueDepths()))
+            this.labels(p.name, cls).set(depth);
       },
     });
     const endpointGauge = (name: string, help: string, read: (e: EndpointState) => number): void => {
@@ -186,15 +192,34 @@ export class GatewayMetrics {
         registers,
         collect() {
           this.reset();
-          for (const p of pools()) for (const e of p.scheduler.endpoints.all()) this.labels(p.name, e.id).set(read(e));
+          for (const p of pools())
+            for (const e of p.scheduler.endpoints.all()) this.labels(p.name, e.id).set(read(e));
         },
       });
     };
-    endpointGauge('gateway_endpoint_queue_depth', 'Waiting requests on each pool endpoint, as scraped.', (e) => e.waiting);
-    endpointGauge('gateway_endpoint_running', 'Running requests on each pool endpoint, as scraped.', (e) => e.running);
-    endpointGauge('gateway_endpoint_kv_cache_usage', 'KV-cache use (0..1) of each pool endpoint, as scraped.', (e) => e.kvUsage);
-    endpointGauge('gateway_endpoint_in_flight', 'Requests the gateway has in flight to each pool endpoint.', (e) => e.inFlight);
-    endpointGauge('gateway_endpoint_up', '1 when the endpoint is healthy, not stale and not ejected.', (e) => (e.health !== 'unhealthy' && !e.stale && !e.ejected ? 1 : 0));
+    endpointGauge(
+      'gateway_endpoint_queue_depth',
+      'Waiting requests on each pool endpoint, as scraped.',
+      (e) => e.waiting,
+    );
+    endpointGauge(
+      'gateway_endpoint_running',
+      'Running requests on each pool endpoint, as scraped.',
+      (e) => e.running,
+    );
+    endpointGauge(
+      'gateway_endpoint_kv_cache_usage',
+      'KV-cache use (0..1) of each pool endpoint, as scraped.',
+      (e) => e.kvUsage,
+    );
+    endpointGauge(
+      'gateway_endpoint_in_flight',
+      'Requests the gateway has in flight to each pool endpoint.',
+      (e) => e.inFlight,
+    );
+    endpointGauge('gateway_endpoint_up', '1 when the endpoint is healthy, not stale and not ejected.', (e) =>
+      e.health !== 'unhealthy' && !e.stale && !e.ejected ? 1 : 0,
+    );
     if (options.process) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -239,11 +264,17 @@ export class GatewayMetrics {
     if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
     if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
     if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);
-    if (ctx.endpoint !== null && ctx.provider !== null && ctx.target !== null && this.poolNames.has(ctx.provider)) {
+    if (
+      ctx.endpoint !== null &&
+      ctx.provider !== null &&
+      ctx.target !== null &&
+      this.poolNames.has(ctx.provider)
+    ) {
       this.picks.labels(ctx.provider, ctx.endpoint).inc();
     }
     if (ctx.costUsd !== null && ctx.costUsd > 0) this.cost.labels(model, ctx.provider ?? '').inc(ctx.costUsd);
-    if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode)) this.rejections.labels(ctx.errorCode, ctx.route).inc();
+    if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode))
+      this.rejections.labels(ctx.errorCode, ctx.route).inc();
     if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {
       this.upstreamErrors.labels(ctx.provider, ctx.errorCode).inc();
     }

@@ -3,7 +3,12 @@ import { findObjectValue, keyNeedle, readObjectValue } from '../core/json-scan.t
 import { frameStartBefore, nextBoundaryEnd, SseFramer } from '../core/sse.ts';
 import { usageFromOpenAI, type Usage } from '../core/usage.ts';
 import type { ApiKind, JsonObject } from '../contracts/request.ts';
-import type { StreamTranslator, TranslateInput, Translator, UpstreamRequest } from '../contracts/translator.ts';
+import type {
+  StreamTranslator,
+  TranslateInput,
+  Translator,
+  UpstreamRequest,
+} from '../contracts/translator.ts';
 import { upstreamErrorFromBody } from './upstream-error.ts';
 import { OPENAI_PATHS } from './openai-paths.ts';
 
@@ -23,7 +28,10 @@ function requestBody(input: TranslateInput): string {
     return JSON.stringify(body.model === model ? body : { ...body, model });
   }
   const options = body.stream_options;
-  const merged = typeof options === 'object' && options !== null ? { ...options, include_usage: true } : { include_usage: true };
+  const merged =
+    typeof options === 'object' && options !== null
+      ? { ...options, include_usage: true }
+      : { include_usage: true };
   return JSON.stringify({ ...body, model, stream_options: merged });
 }
 

@@ -15,7 +15,12 @@ function codeFor(status: number): ErrorCode {
   return 'upstream_error';
 }
 
-const CONTEXT_HINTS = ['context_length_exceeded', 'maximum context length', 'context window', 'too many tokens'];
+const CONTEXT_HINTS = [
+  'context_length_exceeded',
+  'maximum context length',
+  'context window',
+  'too many tokens',
+];
 
 /** True when an upstream error says the prompt does not fit the model's context window. */
 export function isContextLengthError(code: unknown, message: string): boolean {
@@ -32,14 +37,20 @@ export function upstreamErrorFromBody(status: number, body: Buffer): GatewayErro
     parsed = undefined;
   }
   const error = (parsed as { error?: unknown } | undefined)?.error;
-  if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
     const { message, code } = error as { message: string; code?: unknown };
-    const ourCode = status === 400 && isContextLengthError(code, message) ? 'context_length_exceeded' : codeFor(status);
+    const ourCode =
+      status === 400 && isContextLengthError(code, message) ? 'context_length_exceeded' : codeFor(status);
     return new GatewayError(ourCode, message, { status, rawBody: body.toString('utf8') });
   }
   if (typeof error === 'string') {
     // Some servers (TGI, older vLLM) answer {"error": "text", "error_type": "..."}.
-    const ourCode = status === 400 && isContextLengthError(undefined, error) ? 'context_length_exceeded' : codeFor(status);
+    const ourCode =
+      status === 400 && isContextLengthError(undefined, error) ? 'context_length_exceeded' : codeFor(status);
     return new GatewayError(ourCode, error, { status });
   }
   return new GatewayError(codeFor(status), `The upstream provider returned HTTP ${status}.`, { status });

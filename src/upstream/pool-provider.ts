@@ -2,7 +2,14 @@ import type { ProviderConfig } from '../config/schema.ts';
 import type { RequestContext } from '../contracts/request.ts';
 import type { EndpointState } from '../contracts/scheduling.ts';
 import type { Translator } from '../contracts/translator.ts';
-import type { AttemptOutcome, Endpoint, OutgoingRequest, Provider, RetrySettings, UpstreamTimeouts } from '../contracts/upstream.ts';
+import type {
+  AttemptOutcome,
+  Endpoint,
+  OutgoingRequest,
+  Provider,
+  RetrySettings,
+  UpstreamTimeouts,
+} from '../contracts/upstream.ts';
 import { createPoolScheduler } from '../scheduling/pool-options.ts';
 import type { PoolScheduler } from '../scheduling/pool-scheduler.ts';
 import { providerHeaders, type HeaderPairs } from './auth.ts';
@@ -85,7 +92,11 @@ export class PoolProvider implements Provider {
   private toEndpoint(state: EndpointState): Endpoint {
     let endpoint = this.endpoints.get(state.id);
     if (endpoint === undefined) {
-      const dispatcher = this.pools.forOrigin(state.origin, this.row.max_connections, this.row.timeouts.connect);
+      const dispatcher = this.pools.forOrigin(
+        state.origin,
+        this.row.max_connections,
+        this.row.timeouts.connect,
+      );
       endpoint = { id: state.id, origin: state.origin, dispatcher };
       this.endpoints.set(state.id, endpoint);
     }
@@ -99,10 +110,13 @@ export class PoolProvider implements Provider {
     if (!ejected) return;
     // When the ejection ends the endpoint is half-open: back among the candidates; its next result
     // closes the circuit or ejects it again for longer.
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      state.ejected = false;
-    }, Math.max(0, until - Date.now()));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        state.ejected = false;
+      },
+      Math.max(0, until - Date.now()),
+    );
     timer.unref();
     this.timers.add(timer);
   }

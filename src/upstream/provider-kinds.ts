@@ -26,11 +26,19 @@ class BedrockProvider extends SingleEndpointProvider {
   private readonly signer: SigV4Signer;
   private readonly host: string;
 
-  constructor(config: Extract<ProviderConfig, { type: 'bedrock' }>, deps: ProviderDeps, translator: Translator) {
+  constructor(
+    config: Extract<ProviderConfig, { type: 'bedrock' }>,
+    deps: ProviderDeps,
+    translator: Translator,
+  ) {
     super(config, deps, translator);
     const c = config.credentials;
     this.signer = new SigV4Signer({
-      credentials: { accessKeyId: c.access_key_id, secretAccessKey: c.secret_access_key, ...(c.session_token ? { sessionToken: c.session_token } : {}) },
+      credentials: {
+        accessKeyId: c.access_key_id,
+        secretAccessKey: c.secret_access_key,
+        ...(c.session_token ? { sessionToken: c.session_token } : {}),
+      },
       region: config.region,
       service: 'bedrock',
     });
@@ -53,10 +61,17 @@ export function buildProvider(config: ProviderConfig, deps: ProviderDeps): Provi
       return new SingleEndpointProvider(
         config,
         deps,
-        createAnthropicProviderTranslator({ version: config.version, defaultMaxTokens: config.default_max_tokens }),
+        createAnthropicProviderTranslator({
+          version: config.version,
+          defaultMaxTokens: config.default_max_tokens,
+        }),
       );
     case 'gemini':
-      return new SingleEndpointProvider(config, deps, withMessagesSurface(openAIToGemini, { extensions: true }));
+      return new SingleEndpointProvider(
+        config,
+        deps,
+        withMessagesSurface(openAIToGemini, { extensions: true }),
+      );
     case 'bedrock':
       return new BedrockProvider(config, deps, withMessagesSurface(openAIToBedrock, { extensions: true }));
     case 'pool':
