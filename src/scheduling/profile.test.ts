@@ -107,7 +107,7 @@ describe('profile run', () => {
       'prefix-cache': 3,
       'queue-depth': 2,
       'kv-cache-utilization': 2,
-      'session-affinity': 1,
+      'session-affinity': 5,
     });
     assert.deepEqual(explain.candidates[1], {
       endpoint: eps[1]!.id,
