@@ -23,6 +23,14 @@ function inputFor(ctx: RequestContext, target: CompiledTarget): TranslateInput {
   };
 }
 
+/** On pass-through, the client's anthropic-version and anthropic-beta travel on; its key never does. */
+function forwardAnthropicHeaders(ctx: RequestContext, headers: Record<string, string>): void {
+  for (const name of ['anthropic-version', 'anthropic-beta']) {
+    const value = ctx.clientHeaders[name];
+    if (typeof value === 'string') headers[name] = value;
+  }
+}
+
 function outgoing(
   ctx: RequestContext,
   target: CompiledTarget,
@@ -35,6 +43,7 @@ function outgoing(
   if (ctx.stream) headers.accept = 'text/event-stream';
   if (up.headers !== undefined) Object.assign(headers, up.headers);
   Object.assign(headers, ctx.upstreamHeaders);
+  if (ctx.api === 'messages' && provider.type === 'anthropic') forwardAnthropicHeaders(ctx, headers);
   const req = { path: provider.path(up.path, target.upstreamModel), body: up.body, headers };
   provider.authorize(req);
   return req;
@@ -72,6 +81,11 @@ export function outcomeOf(err: GatewayError, aborted: boolean): AttemptOutcome {
   return err.status >= 500 && err.code !== 'no_healthy_upstream' ? 'failure' : 'neutral';
 }
 
+/** Streamed bodies: server-sent events, or AWS's binary event stream (Bedrock ConverseStream). */
+function isStreamType(type: string): boolean {
+  return type.startsWith('text/event-stream') || type.startsWith('application/vnd.amazon.eventstream');
+}
+
 export async function attempt(
   ctx: RequestContext,
   res: ServerResponse,
@@ -104,7 +118,7 @@ export async function attempt(
       throw withRetryAfter(err, upstream.headers);
     }
     const type = upstream.headers['content-type'];
-    if (ctx.stream && typeof type === 'string' && type.startsWith('text/event-stream')) {
+    if (ctx.stream && typeof type === 'string' && isStreamType(type)) {
       for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
       await relayStream(ctx, res, upstream, { st: provider.translator.stream(input), deadline });
     } else {

@@ -20,6 +20,7 @@ import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { handleInference } from './handler.ts';
 import { sendError, sendJson, type Surface } from './respond.ts';
 import { countTokensLocally, COUNT_TOKENS } from './count-tokens.ts';
+import { adminAuthorized, handleAdmin } from './admin/admin.ts';
 
 // The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
 // metrics registry and logger (which outlive reloads), and a drain on shutdown.
@@ -163,6 +164,7 @@ export class Gateway {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    if (path === '/admin' || path.startsWith('/admin/')) return this.admin(req, res, url);
     const api = INFERENCE[path];
     if (api !== undefined || path === COUNT_TOKENS) {
       const surface: Surface = api === 'messages' || path === COUNT_TOKENS ? 'anthropic' : 'openai';
@@ -227,6 +229,57 @@ export class Gateway {
       return;
     }
     this.refuse(res, new GatewayError('not_found', `No route for ${path}.`));
+  }
+
+  private admin(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const token = this.runtime.config.admin.token;
+    if (token === '')
+      return this.refuse(res, new GatewayError('not_found', 'The admin API is disabled (set admin.token).'));
+    if (!adminAuthorized(req, token)) {
+      return this.refuse(
+        res,
+        new GatewayError('unauthorized', 'The admin API needs the admin bearer token.', {
+          headers: { 'www-authenticate': 'Bearer' },
+        }),
+      );
+    }
+    void handleAdmin(
+      { gov: this.governance, config: () => this.runtime.config, status: () => this.status() },
+      req,
+      res,
+      new URL(url, 'http://admin'),
+    );
+  }
+
+  /** A snapshot for the admin API and dashboard: config generation, pools and their endpoints. */
+  status(): Record<string, unknown> {
+    const runtime = this.runtime;
+    return {
+      generation: runtime.generation,
+      in_flight: this.active,
+      draining: this.draining,
+      ready: runtime.ready,
+      models: runtime.config.models.map((m) => ({
+        name: m.name,
+        targets: m.targets.map((t) => t.name ?? `${t.provider}/${t.model ?? m.name}`),
+      })),
+      pools: runtime.poolProviders.map((p) => ({
+        name: p.name,
+        saturated: p.scheduler.saturated(),
+        queue: p.scheduler.queueDepths(),
+        endpoints: p.scheduler.endpoints.all().map((e) => ({
+          id: e.id,
+          waiting: e.waiting,
+          running: e.running,
+          kv_usage: e.kvUsage,
+          in_flight: e.inFlight,
+          health: e.health,
+          stale: e.stale,
+          ejected: e.ejected,
+          ttft_ewma_ms: Number.isNaN(e.ttftEwmaMs) ? null : e.ttftEwmaMs,
+        })),
+      })),
+    };
   }
 
   private refuse(

@@ -50,7 +50,6 @@ export async function handleInference(
       signal: abort.signal,
       debug: debugValue === '1' || debugValue === 'true',
     });
-    if (api === 'messages') forwardAnthropicHeaders(req, ctx);
     if (ctx.requestedModel === '')
       throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
         param: 'model',
@@ -75,14 +74,6 @@ export async function handleInference(
   } finally {
     res.off('close', onClose);
     if (ctx !== null) finish(deps, runtime, ctx);
-  }
-}
-
-/** Anthropic's version and beta headers travel to an Anthropic upstream; the client's key never does. */
-function forwardAnthropicHeaders(req: IncomingMessage, ctx: RequestContext): void {
-  for (const name of ['anthropic-version', 'anthropic-beta']) {
-    const value = req.headers[name];
-    if (typeof value === 'string') ctx.upstreamHeaders[name] = value;
   }
 }
 

@@ -23,12 +23,17 @@ export const SSE_HEADERS = {
  */
 function ignore(): void {}
 
-function pump(
-  upstream: UpstreamResponse,
-  res: ServerResponse,
-  transform: (chunk: Buffer) => string | Buffer | null,
-  onResume: () => void,
-): Promise<void> {
+interface PumpHooks {
+  /** Upstream bytes → client bytes (or null). */
+  readonly transform: (chunk: Buffer) => string | Buffer | null;
+  /** The client drained and the upstream resumes. */
+  readonly onResume: () => void;
+  /** Checked after each chunk: true ends the relay at once. */
+  readonly stop: () => boolean;
+}
+
+function pump(upstream: UpstreamResponse, res: ServerResponse, hooks: PumpHooks): Promise<void> {
+  const { transform, onResume, stop } = hooks;
   const body = upstream.body;
   return new Promise<void>((resolve, reject) => {
     const onDrain = (): void => {
@@ -50,6 +55,13 @@ function pump(
         cleanup();
         body.destroy();
         reject(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
+      if (stop()) {
+        if (out !== null) res.write(out);
+        cleanup();
+        body.destroy();
+        resolve();
         return;
       }
       if (out !== null && !res.write(out)) {
@@ -88,19 +100,20 @@ export async function relayStream(
   upstream: UpstreamResponse,
   { st, deadline }: { st: StreamTranslator; deadline: ExchangeDeadline },
 ): Promise<void> {
+  let lastOut: string | Buffer | null = null;
   try {
-    await pump(
-      upstream,
-      res,
-      (chunk) => {
+    await pump(upstream, res, {
+      transform: (chunk) => {
         deadline.chunk();
         const out = st.push(chunk);
+        if (out !== null) lastOut = out;
         if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
         if (out !== null && !res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
         return out;
       },
-      () => deadline.chunk(),
-    ); // a slow reader is not an idle upstream
+      onResume: () => deadline.chunk(), // a slow reader is not an idle upstream
+      stop: () => st.error !== null, // an error event ends the client's stream at once
+    });
   } catch (err) {
     takeUsage(ctx, st);
     const failure = upstreamFailure(err, deadline.signal);
@@ -120,12 +133,16 @@ export async function relayStream(
     res.write(tail);
   }
   if (st.error !== null) {
-    // The upstream's own error event already reached the client; end without a fake [DONE].
+    // End without a fake [DONE]. Pass-through translators forward the upstream's own error event; for
+    // those that only report it, the client gets one error event in its surface's shape from the caller.
     if (!res.headersSent) throw st.error;
     ctx.errorCode = st.error.code;
     ctx.outcome = 'error';
-    res.end();
-    return;
+    if ((lastOut as string | Buffer | null)?.includes('error') === true) {
+      res.end();
+      return;
+    }
+    throw st.error;
   }
   if (!st.done)
     throw new GatewayError(
