@@ -81,13 +81,21 @@ for (const kind of kinds) {
     test('writes in batches by size and by time, and flushes on close', async () => {
       const backend = await kind.open('batches');
       const reader = await kind.open('batches');
-      const ledger = new BatchedLedger({ backend, batchSize: 10, flushIntervalMs: 100 });
+      // A long interval keeps the size trigger and the time trigger apart even on a loaded machine.
+      const ledger = new BatchedLedger({ backend, batchSize: 10, flushIntervalMs: 1000 });
+      const count = async () => (await reader.page({}, 100, null)).records.length;
+      const until = async (n: number, ms: number) => {
+        const deadline = Date.now() + ms;
+        while ((await count()) < n && Date.now() < deadline) await tick(10);
+      };
+      const t0 = Date.now();
       for (let i = 0; i < 25; i++) ledger.append(record(i));
-      await tick(30);
-      assert.equal((await reader.page({}, 100, null)).records.length, 20, 'two full batches written');
+      await until(20, 800);
+      assert.equal(await count(), 20, 'two full batches written');
       assert.equal(ledger.pending, 5);
-      await tick(150);
-      assert.equal((await reader.page({}, 100, null)).records.length, 25, 'timer wrote the rest');
+      assert.ok(Date.now() - t0 < 900, 'by size, before the timer');
+      await until(25, 3000);
+      assert.equal(await count(), 25, 'timer wrote the rest');
       for (let i = 25; i < 32; i++) ledger.append(record(i));
       await ledger.close();
       assert.equal((await reader.page({}, 100, null)).records.length, 32, 'nothing lost on close');
