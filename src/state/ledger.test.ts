@@ -81,8 +81,10 @@ for (const kind of kinds) {
     test('writes in batches by size and by time, and flushes on close', async () => {
       const backend = await kind.open('batches');
       const reader = await kind.open('batches');
+      await backend.page({}, 1, null); // create the table first (two concurrent CREATE TABLEs race on pg)
+      await reader.page({}, 1, null);
       // A long interval keeps the size trigger and the time trigger apart even on a loaded machine.
-      const ledger = new BatchedLedger({ backend, batchSize: 10, flushIntervalMs: 1000 });
+      const ledger = new BatchedLedger({ backend, batchSize: 10, flushIntervalMs: 4000 });
       const count = async () => (await reader.page({}, 100, null)).records.length;
       const until = async (n: number, ms: number) => {
         const deadline = Date.now() + ms;
@@ -90,11 +92,11 @@ for (const kind of kinds) {
       };
       const t0 = Date.now();
       for (let i = 0; i < 25; i++) ledger.append(record(i));
-      await until(20, 800);
+      await until(20, 3000);
       assert.equal(await count(), 20, 'two full batches written');
       assert.equal(ledger.pending, 5);
-      assert.ok(Date.now() - t0 < 900, 'by size, before the timer');
-      await until(25, 3000);
+      assert.ok(Date.now() - t0 < 3500, 'by size, before the timer');
+      await until(25, 6000);
       assert.equal(await count(), 25, 'timer wrote the rest');
       for (let i = 25; i < 32; i++) ledger.append(record(i));
       await ledger.close();
