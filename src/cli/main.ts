@@ -12,6 +12,7 @@ Usage:
   switchyard serve --config FILE [--port N]   start the gateway
   switchyard check --config FILE              validate a config file, print every problem
   switchyard sim [--replicas N] [--port P]    a fleet of simulated vLLM-like model servers (sim --help)
+  switchyard keys create|list|revoke|usage    manage virtual keys through the admin API (keys --help)
   switchyard --help                           this text
 
 Environment variables referenced as \${NAME} or \${NAME:-default} in the config are substituted.
@@ -24,6 +25,10 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(HELP);
     return command === undefined ? 1 : 0;
+  }
+  if (command === 'keys') {
+    const { runKeys } = await import('./keys.ts');
+    return runKeys(rest);
   }
   if (command === 'sim') {
     const { runSim } = await import('../sim/index.ts');
