@@ -19,7 +19,12 @@ export function percentile(sorted: Float64Array, p: number): number {
 export async function load(
   url: string,
   body: string,
-  options: { connections: number; durationMs: number; maxRequests?: number },
+  options: {
+    connections: number;
+    durationMs: number;
+    maxRequests?: number;
+    headers?: Record<string, string>;
+  },
 ): Promise<LoadResult> {
   const origin = new URL(url).origin;
   const path = new URL(url).pathname;
@@ -37,7 +42,7 @@ export async function load(
           method: 'POST',
           path,
           body,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...options.headers },
         });
         for await (const _ of res.body) {
           // drain

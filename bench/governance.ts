@@ -1,0 +1,90 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { freePort, startPrinting, waitReady } from './gateway.ts';
+import { load } from './load.ts';
+
+// Governance overhead (issue 6): throughput with a key, two rate limits, a budget, cost and the ledger,
+// against the same route without them, in memory mode and with Redis, in one run.
+
+const DURATION = Number(process.env.BENCH_DURATION_MS ?? 2500);
+const root = join(import.meta.dirname, '..');
+const SECRET = 'sy-bench-secret-0123456789';
+
+function config(upstream: string, governed: boolean, state: string): string {
+  const base = `logging: { access_log: true }\nproviders:\n  - { name: local, type: openai, base_url: "${upstream}/v1" }\nmodels:\n  - name: bench-model\n    targets: [{ provider: local }]\n`;
+  if (!governed) return base;
+  return `${base}
+governance:
+  state: ${state}
+  redis_prefix: "bench-${randomUUID()}:"
+  command_timeout: 500ms
+  prices: { bench-model: { input: 1, output: 2 } }
+  ledger: { store: "sqlite::memory:" }
+  keys:
+    - { id: bench, secret: ${SECRET}, team: bench-team, budgets: [{ tokens: 1000000000000, window: day }] }
+policies:
+  - type: auth
+  - type: rate-limit
+    params:
+      limits:
+        - { scope: key, requests: 100000000, window: 1m }
+        - { scope: team, tokens: 100000000000, window: 1m }
+  - type: budget
+  - type: cost
+  - type: ledger
+`;
+}
+
+async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'switchyard-gov-'));
+  const file = join(dir, 'config.yaml');
+  writeFileSync(file, yaml);
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [join(root, 'src/cli/main.ts'), 'serve', '--config', file, '--port', String(port)],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  await waitReady(`http://127.0.0.1:${port}/readyz`);
+  return { child, url: `http://127.0.0.1:${port}/v1/chat/completions` };
+}
+
+export async function benchGovernance(): Promise<void> {
+  const upstream = await startPrinting([join(root, 'bench/servers/upstream.ts')]);
+  const origin = `http://127.0.0.1:${upstream.port}`;
+  const plain = await startGateway(config(origin, false, 'memory'));
+  const memory = await startGateway(config(origin, true, 'memory'));
+  const redis = await startGateway(config(origin, true, 'redis://127.0.0.1:6379'));
+  const body = JSON.stringify({
+    model: 'bench-model',
+    max_tokens: 32,
+    messages: [{ role: 'user', content: 'Say something about foxes.' }],
+  });
+  const headers = { authorization: `Bearer ${SECRET}` };
+  try {
+    for (const connections of [32]) {
+      await load(plain.url, body, { connections, durationMs: 400 });
+      await load(memory.url, body, { connections, durationMs: 400, headers });
+      await load(redis.url, body, { connections, durationMs: 400, headers });
+      const p = await load(plain.url, body, { connections, durationMs: DURATION });
+      const m = await load(memory.url, body, { connections, durationMs: DURATION, headers });
+      const r = await load(redis.url, body, { connections, durationMs: DURATION, headers });
+      const row = (name: string, x: typeof p): string =>
+        `governance c=${connections} ${name.padEnd(16)} ${x.rps.toFixed(0).padStart(7)} rps  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  errors ${x.errors}`;
+      console.log(row('ungoverned', p));
+      console.log(row('governed memory', m));
+      console.log(row('governed redis', r));
+      console.log(
+        `governance c=${connections} ratios: memory/ungoverned ${(m.rps / p.rps).toFixed(2)} (target ≥ 0.85)  redis/ungoverned ${(r.rps / p.rps).toFixed(2)} (target ≥ 0.70)`,
+      );
+    }
+  } finally {
+    for (const g of [plain, memory, redis]) g.child.kill('SIGTERM');
+    upstream.child.kill();
+  }
+}
