@@ -1,4 +1,4 @@
-import { countTokens as bpeCount } from 'gpt-tokenizer';
+import { countBpeTokens as bpeCount } from '../../core/tokenizer.ts';
 import type { JsonObject } from '../../contracts/request.ts';
 import type { ContentBlock, MessageParam, ToolDefinition } from '../../translators/anthropic-types.ts';
 import { invalid } from './messages-content.ts';

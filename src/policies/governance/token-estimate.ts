@@ -1,4 +1,4 @@
-import { countTokens } from 'gpt-tokenizer';
+import { countBpeTokens as countTokens } from '../../core/tokenizer.ts';
 import type { EstimateOptions } from '../../contracts/governance.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import { governanceState } from './request-state.ts';
