@@ -837,20 +837,14 @@ describe('Anthropic SDK → gateway /v1/messages → Anthropic upstream (pass-th
     });
   });
 
-  it(
-    'forwards count_tokens to the Anthropic upstream',
-    {
-      todo: 'count_tokens is always answered locally (src/server/gateway.ts → countTokensLocally); anthropicCountTokensRequest is unused',
-    },
-    async () => {
-      fake.script('/v1/messages/count_tokens', { json: { input_tokens: 4242 } });
-      const res = await client.messages.countTokens({
-        model: 'claude',
-        messages: [{ role: 'user', content: 'hi' }],
-      });
-      assert.equal(res.input_tokens, 4242);
-      assert.equal(fake.requests.at(-1)!.path, '/v1/messages/count_tokens');
-      assert.equal(fake.requests.at(-1)!.body.model, CLAUDE);
-    },
-  );
+  it('forwards count_tokens to the Anthropic upstream', async () => {
+    fake.script('/v1/messages/count_tokens', { json: { input_tokens: 4242 } });
+    const res = await client.messages.countTokens({
+      model: 'claude',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    assert.equal(res.input_tokens, 4242);
+    assert.equal(fake.requests.at(-1)!.path, '/v1/messages/count_tokens');
+    assert.equal(fake.requests.at(-1)!.body.model, CLAUDE);
+  });
 });

@@ -19,7 +19,7 @@ import { createLogger } from '../telemetry/access-log.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { handleInference } from './handler.ts';
 import { sendError, sendJson, type Surface } from './respond.ts';
-import { countTokensLocally, COUNT_TOKENS } from './count-tokens.ts';
+import { countTokensRequest, COUNT_TOKENS } from './count-tokens.ts';
 import { adminAuthorized, handleAdmin } from './admin/admin.ts';
 
 // The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
@@ -177,7 +177,8 @@ export class Gateway {
           { surface, close: true },
         );
       if (api === undefined) {
-        void countTokensLocally(req, res, this.runtime.config.server.limits.body);
+        const runtime = this.runtime.acquire();
+        void countTokensRequest(runtime, req, res).finally(() => runtime.release());
         return;
       }
       this.serve(req, res, api, surface);
