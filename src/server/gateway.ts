@@ -15,9 +15,9 @@ import {
 import { governanceHooks } from '../telemetry/governance-events.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
-import { createLogger } from '../telemetry/access-log.ts';
+import { AccessLog, createLogger } from '../telemetry/access-log.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
-import { handleInference } from './handler.ts';
+import { handleInference, type HandlerDeps } from './handler.ts';
 import { sendError, sendJson, type Surface } from './respond.ts';
 import { countTokensRequest, COUNT_TOKENS } from './count-tokens.ts';
 import { adminAuthorized, handleAdmin } from './admin/admin.ts';
@@ -48,6 +48,7 @@ export class Gateway {
   private readonly deps: CompileDeps;
   private readonly budget: RetryBudget;
   readonly governance: ManagedGovernance;
+  private readonly handlerDeps: HandlerDeps;
   private draining = false;
   private active = 0;
 
@@ -65,6 +66,13 @@ export class Gateway {
     };
     this.deps = { services, events: this.metrics.upstreamEvents() };
     this.budget = new RetryBudget(config.resilience.retry_budget, config.resilience.min_retry_concurrency);
+    this.handlerDeps = {
+      metrics: this.metrics,
+      logger: this.logger,
+      accessLog: new AccessLog(this.logger),
+      budget: this.budget,
+      events: this.deps.events,
+    };
     this.runtime = compile(config, this.deps);
     this.runtime.start();
     let poolsOf = this.runtime;
@@ -195,16 +203,12 @@ export class Gateway {
     this.active++;
     this.metrics.inFlight.inc();
     this.budget.requestStarted();
-    void handleInference(
-      { metrics: this.metrics, logger: this.logger, budget: this.budget, events: this.deps.events },
-      runtime,
-      {
-        req,
-        res,
-        api,
-        surface,
-      },
-    ).finally(() => {
+    void handleInference(this.handlerDeps, runtime, {
+      req,
+      res,
+      api,
+      surface,
+    }).finally(() => {
       this.active--;
       this.budget.requestEnded();
       this.metrics.inFlight.dec();

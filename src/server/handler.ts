@@ -4,7 +4,7 @@ import { GatewayError, toGatewayError } from '../core/errors.ts';
 import { requestIdFrom } from '../core/ids.ts';
 import type { ApiKind, RequestContext } from '../contracts/request.ts';
 import type { Runtime } from '../config/runtime.ts';
-import { accessLogLine } from '../telemetry/access-log.ts';
+import type { AccessLog } from '../telemetry/access-log.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import { readJsonBody } from './body.ts';
 import { createContext } from './context.ts';
@@ -17,6 +17,7 @@ import { sendError, type Surface } from './respond.ts';
 export interface HandlerDeps extends ProxyDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  readonly accessLog: AccessLog;
 }
 
 /** Reason given to the abort signal when the client goes away. */
@@ -92,5 +93,5 @@ function finish(deps: HandlerDeps, runtime: Runtime, ctx: RequestContext): void 
     }
   }
   deps.metrics.observe(ctx);
-  if (runtime.config.logging.access_log) deps.logger.info(accessLogLine(ctx));
+  if (runtime.config.logging.access_log) deps.accessLog.write(ctx);
 }

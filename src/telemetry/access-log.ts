@@ -39,3 +39,25 @@ export function accessLogLine(ctx: RequestContext): Record<string, unknown> {
     ...(ctx.explain !== null ? { explain: ctx.explain } : {}),
   };
 }
+
+interface LineSink {
+  write(line: string): unknown;
+}
+
+/**
+ * Writes access-log lines straight to the logger's destination with one native JSON.stringify: the same
+ * JSON-lines shape as the logger's own lines, without pino's per-call serialisation (a measurable share of
+ * the gateway's CPU per request).
+ */
+export class AccessLog {
+  private readonly sink: LineSink;
+
+  constructor(logger: Logger) {
+    this.sink = (logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym]!;
+  }
+
+  write(ctx: RequestContext): void {
+    const line = JSON.stringify(accessLogLine(ctx));
+    this.sink.write(`{"level":30,"time":"${new Date().toISOString()}",${line.slice(1)}\n`);
+  }
+}
