@@ -38,6 +38,18 @@ const serverSchema = z.strictObject({
       keep_alive: duration.default(5_000),
     })
     .prefault({}),
+  /** Serve HTTPS (and optionally verify client certificates for mTLS identities). Restart to change. */
+  tls: z
+    .strictObject({
+      /** PEM files. */
+      cert: z.string().min(1),
+      key: z.string().min(1),
+      /** CA bundle that client certificates must chain to. */
+      ca: z.string().min(1).optional(),
+      /** none: no client certificates; optional: verified when sent; required: refuse connections without one. */
+      client_auth: z.enum(['none', 'optional', 'required']).default('none'),
+    })
+    .optional(),
   /** On SIGTERM, in-flight requests get this long to finish before connections are closed. */
   drain_timeout: duration.default(30_000),
   /** Header that carries the request id in and out. */

@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
 import type { Logger } from 'pino';
@@ -20,6 +23,7 @@ import { GatewayMetrics } from '../telemetry/metrics.ts';
 import { handleInference, type HandlerDeps } from './handler.ts';
 import { sendError, sendJson, type Surface } from './respond.ts';
 import { countTokensRequest, COUNT_TOKENS } from './count-tokens.ts';
+import { peerCertificateOf, rememberSocket } from './peer-certs.ts';
 import { adminAuthorized, handleAdmin } from './admin/admin.ts';
 
 // The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
@@ -49,6 +53,7 @@ export class Gateway {
   private readonly budget: RetryBudget;
   readonly governance: ManagedGovernance;
   private readonly handlerDeps: HandlerDeps;
+  private readonly tls: boolean;
   private draining = false;
   private active = 0;
 
@@ -85,16 +90,32 @@ export class Gateway {
       return cachedPools;
     };
     const s = config.server;
-    this.server = createServer(
-      {
-        maxHeaderSize: s.limits.headers,
-        headersTimeout: s.timeouts.headers,
-        requestTimeout: s.timeouts.request,
-        keepAliveTimeout: s.timeouts.keep_alive,
-        connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(s.timeouts.headers / 4))),
-      },
-      (req, res) => this.dispatch(req, res),
-    );
+    const http = {
+      maxHeaderSize: s.limits.headers,
+      headersTimeout: s.timeouts.headers,
+      requestTimeout: s.timeouts.request,
+      keepAliveTimeout: s.timeouts.keep_alive,
+      connectionsCheckingInterval: Math.min(1000, Math.max(100, Math.floor(s.timeouts.headers / 4))),
+    };
+    const tls = s.tls;
+    this.tls = tls !== undefined;
+    this.server =
+      tls === undefined
+        ? createServer(http, (req, res) => this.dispatch(req, res))
+        : createHttpsServer(
+            {
+              ...http,
+              cert: readFileSync(tls.cert),
+              key: readFileSync(tls.key),
+              ...(tls.ca !== undefined ? { ca: readFileSync(tls.ca) } : {}),
+              requestCert: tls.client_auth !== 'none',
+              rejectUnauthorized: tls.client_auth === 'required',
+            },
+            (req, res) => {
+              if (tls.client_auth !== 'none') rememberSocket(req.headers, req.socket as TLSSocket);
+              this.dispatch(req, res);
+            },
+          );
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) =>
       this.clientError(err, socket),
     );
@@ -104,7 +125,10 @@ export class Gateway {
     const { config } = options;
     const logger = options.logger ?? createLogger(config.logging.level);
     const metrics = new GatewayMetrics({ process: config.metrics.process });
-    const governance = await createGovernanceServices(config.governance, governanceHooks(metrics, logger));
+    const governance = await createGovernanceServices(config.governance, {
+      ...governanceHooks(metrics, logger),
+      peerCertificate: peerCertificateOf,
+    });
     const gateway = new Gateway(options, { logger, metrics, governance });
     const s = options.config.server;
     gateway.server.listen(options.port ?? s.port, s.host);
@@ -115,7 +139,7 @@ export class Gateway {
   get url(): string {
     const addr = this.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${host}:${addr.port}`;
+    return `${this.tls ? 'https' : 'http'}://${host}:${addr.port}`;
   }
 
   get config(): Config {
