@@ -180,6 +180,31 @@ models:
     await gw.close();
   });
 
+  it('prewarming keeps /readyz at 503 until a first probe passes', async () => {
+    const a = await startFakeUpstream();
+    a.script('/v1/health', { delayMs: 300, json: { ok: true } });
+    const gw = await startGateway(`
+metrics: { process: false }
+providers:
+  - { name: a, type: openai, base_url: "${a.url}", health: { enabled: true, path: /v1/health, interval: 1s, timeout: 1s, prewarm: true } }
+models:
+  - name: m
+    targets: [{ provider: a }]
+`);
+    assert.equal((await fetch(`${gw.url}/readyz`)).status, 503);
+    assert.equal(
+      (await post(gw.url, chatBody('m'))).res.status,
+      503,
+      'not in rotation before the first probe',
+    );
+    await waitFor(() => a.requests.some((r) => r.path === '/v1/health'), 1000);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal((await fetch(`${gw.url}/readyz`)).status, 200);
+    assert.equal((await post(gw.url, chatBody('m'))).res.status, 200);
+    await gw.close();
+    await a.close();
+  });
+
   it('retries never exceed the retry budget', async () => {
     const a = await startFakeUpstream();
     const gw = await startGateway(`

@@ -245,9 +245,11 @@ export class Gateway {
     if (path === '/v1/models') return sendJson(res, 200, runtime.modelList);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (path === '/readyz') {
-      return this.draining
-        ? sendJson(res, 503, '{"status":"draining"}')
-        : sendJson(res, 200, '{"status":"ready"}');
+      if (this.draining) return sendJson(res, 503, '{"status":"draining"}');
+      // With prewarming, not ready until every endpoint has been probed once.
+      return runtime.ready
+        ? sendJson(res, 200, '{"status":"ready"}')
+        : sendJson(res, 503, '{"status":"warming"}');
     }
     const m = runtime.config.metrics;
     if (m.enabled && path === m.path) {
