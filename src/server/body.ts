@@ -11,6 +11,45 @@ function isJsonType(contentType: string | undefined): boolean {
   return type === 'application/json' || type.endsWith('+json');
 }
 
+/** Gather the body with listeners (cheaper than an async iterator), failing as soon as it passes `limit`. */
+function collect(req: IncomingMessage, limit: number): Promise<{ chunks: Buffer[]; size: number }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // discard the rest; the response closes the connection
+        reject(
+          new GatewayError('payload_too_large', `The request body is larger than the ${limit}-byte limit.`),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ chunks, size });
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(err);
+    };
+    const cleanup = (): void => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.on('error', ignore);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
+}
+
+function ignore(): void {}
+
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<JsonObject> {
   if (!isJsonType(req.headers['content-type'])) {
     throw new GatewayError(
@@ -22,14 +61,7 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (declared !== undefined && Number(declared) > limit) {
     throw new GatewayError('payload_too_large', `The request body is larger than the ${limit}-byte limit.`);
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit)
-      throw new GatewayError('payload_too_large', `The request body is larger than the ${limit}-byte limit.`);
-    chunks.push(chunk);
-  }
+  const { chunks, size } = await collect(req, limit);
   const raw = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
   let parsed: unknown;
   try {

@@ -9,6 +9,14 @@ import type { EndpointState } from '../contracts/scheduling.ts';
 // (status codes, error codes, token types): never from raw client input, so cardinality stays bounded.
 // Requests for an unknown model are counted under model="(unknown)".
 
+interface ModelChildren {
+  readonly duration: { observe(v: number): void };
+  readonly ttft: { observe(v: number): void };
+  readonly overhead: { observe(v: number): void };
+  readonly input: { inc(v: number): void };
+  readonly output: { inc(v: number): void };
+}
+
 const REJECTIONS: ReadonlySet<string> = new Set([
   'rate_limited',
   'budget_exceeded',
@@ -249,18 +257,48 @@ export class GatewayMetrics {
     };
   }
 
+  /** Per-model children, cached: prom-client's labels() hashes its arguments on every call. */
+  private readonly perModel = new Map<string, ModelChildren>();
+  private readonly requestChildren = new Map<string, { inc(): void }>();
+
+  private modelChildren(model: string): ModelChildren {
+    let c = this.perModel.get(model);
+    if (c === undefined) {
+      c = {
+        duration: this.duration.labels(model),
+        ttft: this.ttft.labels(model),
+        overhead: this.overhead.labels(model),
+        input: this.tokens.labels(model, 'input'),
+        output: this.tokens.labels(model, 'output'),
+      };
+      this.perModel.set(model, c);
+    }
+    return c;
+  }
+
   /** Record a finished request. Called once per request, whatever its outcome. */
   observe(ctx: RequestContext): void {
     const model = ctx.model === '' ? '(unknown)' : ctx.model;
-    this.requests.labels(ctx.route, model, ctx.provider ?? '', ctx.target ?? '', String(ctx.status)).inc();
-    const seconds = ctx.durationMs / 1000;
-    this.duration.labels(model).observe(seconds);
-    if (ctx.ttftMs !== null && ctx.stream) this.ttft.labels(model).observe(ctx.ttftMs / 1000);
-    if (ctx.provider !== null)
-      this.overhead.labels(model).observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
+    const key = `${ctx.route}\u0000${model}\u0000${ctx.provider ?? ''}\u0000${ctx.target ?? ''}\u0000${ctx.status}`;
+    let counter = this.requestChildren.get(key);
+    if (counter === undefined) {
+      counter = this.requests.labels(
+        ctx.route,
+        model,
+        ctx.provider ?? '',
+        ctx.target ?? '',
+        String(ctx.status),
+      );
+      this.requestChildren.set(key, counter);
+    }
+    counter.inc();
+    const c = this.modelChildren(model);
+    c.duration.observe(ctx.durationMs / 1000);
+    if (ctx.ttftMs !== null && ctx.stream) c.ttft.observe(ctx.ttftMs / 1000);
+    if (ctx.provider !== null) c.overhead.observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
     const u = ctx.usage;
-    if (u.inputTokens > 0) this.tokens.labels(model, 'input').inc(u.inputTokens);
-    if (u.outputTokens > 0) this.tokens.labels(model, 'output').inc(u.outputTokens);
+    if (u.inputTokens > 0) c.input.inc(u.inputTokens);
+    if (u.outputTokens > 0) c.output.inc(u.outputTokens);
     if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
     if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
     if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);

@@ -9,6 +9,11 @@ import type { UpstreamTimeouts } from '../contracts/upstream.ts';
 export class ExchangeDeadline {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
+  private readonly client: AbortSignal;
+  private readonly onClientAbort = (): void => {
+    this.clear();
+    this.controller.abort(this.client.reason);
+  };
   private readonly timeouts: UpstreamTimeouts;
   private firstByte: NodeJS.Timeout | null = null;
   private idle: NodeJS.Timeout | null = null;
@@ -16,7 +21,11 @@ export class ExchangeDeadline {
 
   constructor(client: AbortSignal, timeouts: UpstreamTimeouts) {
     this.timeouts = timeouts;
-    this.signal = AbortSignal.any([client, this.controller.signal]);
+    // Linked by hand: AbortSignal.any costs a composite signal tracked by the GC for every attempt.
+    this.signal = this.controller.signal;
+    this.client = client;
+    if (client.aborted) this.controller.abort(client.reason);
+    else client.addEventListener('abort', this.onClientAbort);
     if (timeouts.firstByteMs > 0) {
       this.firstByte = setTimeout(
         () => this.fire('The upstream provider did not answer in time (first byte timeout).'),
@@ -49,6 +58,7 @@ export class ExchangeDeadline {
   }
 
   clear(): void {
+    this.client.removeEventListener('abort', this.onClientAbort);
     if (this.firstByte !== null) clearTimeout(this.firstByte);
     if (this.idle !== null) clearTimeout(this.idle);
     if (this.total !== null) clearTimeout(this.total);

@@ -89,22 +89,44 @@ export async function sendUpstream(
 }
 
 /** Read a whole (error or JSON) response body, bounded so a runaway upstream cannot exhaust memory. */
-export async function readBody(
+export function readBody(
   res: UpstreamResponse,
   deadline: ExchangeDeadline,
   limit = 64 * 1024 * 1024,
 ): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of res.body as AsyncIterable<Buffer>) {
+  const body = res.body;
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      body.off('data', onData);
+      body.off('end', onEnd);
+      body.off('error', onError);
+      body.on('error', ignore); // a late abort must not become an uncaught exception
+    };
+    const onData = (chunk: Buffer): void => {
       deadline.chunk();
       size += chunk.length;
-      if (size > limit) throw new GatewayError('upstream_error', 'The upstream response was too large.');
+      if (size > limit) {
+        cleanup();
+        body.destroy();
+        reject(new GatewayError('upstream_error', 'The upstream response was too large.'));
+        return;
+      }
       chunks.push(chunk);
-    }
-  } catch (err) {
-    throw upstreamFailure(err, deadline.signal);
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error): void => {
+      cleanup();
+      reject(upstreamFailure(err, deadline.signal));
+    };
+    body.on('data', onData);
+    body.on('end', onEnd);
+    body.on('error', onError);
+  });
 }
+
+function ignore(): void {}
