@@ -83,6 +83,8 @@ export interface RequestContext {
   costUsd: number | null;
   /** The client asked for the routing explanation (debug header). */
   readonly debug: boolean;
+  /** Build the routing explanation (debug, or sampled for the live dashboard); only debug returns it. */
+  explainWanted: boolean;
   /** Why the request went where it went (filled when debug is on or the access log asks for it). */
   explain: JsonObject | null;
 }

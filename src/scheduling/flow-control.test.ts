@@ -98,7 +98,7 @@ function saturate(s: PoolScheduler): void {
 describe('pool scheduler flow control', () => {
   it('picks synchronously while the pool has room, and accounts for the request', async () => {
     const s = await scheduler(2);
-    const c = ctx({ debug: true });
+    const c = ctx({ debug: true, explainWanted: true });
     const e = s.acquire(c) as EndpointState;
     assert.equal(typeof e.id, 'string');
     assert.equal(e.inFlight, 1);

@@ -159,7 +159,7 @@ export class PoolScheduler {
   }
 
   private dispatch(req: SchedulingRequest, ctx: RequestContext, queuedMs: number): EndpointState {
-    const explain = ctx.debug ? emptyCycleState() : null;
+    const explain = ctx.explainWanted ? emptyCycleState() : null;
     this.endpoints.refreshStaleness(performance.now());
     const chosen = this.options.profile.pick(req, this.endpoints.all(), explain);
     if (explain !== null) ctx.explain = { pool: this.name, queued_ms: Math.round(queuedMs), ...explain };

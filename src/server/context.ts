@@ -60,6 +60,7 @@ export function createContext(init: ContextInit): RequestContext {
     priority: priorityFrom(init.req.headers['x-switchyard-priority']),
     costUsd: null,
     debug: init.debug,
+    explainWanted: init.debug,
     explain: null,
   };
 }

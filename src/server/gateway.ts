@@ -25,6 +25,9 @@ import { sendError, sendJson, type Surface } from './respond.ts';
 import { countTokensRequest, COUNT_TOKENS } from './count-tokens.ts';
 import { peerCertificateOf, rememberSocket } from './peer-certs.ts';
 import { adminAuthorized, handleAdmin } from './admin/admin.ts';
+import { governanceBudgets, type DashboardDeps } from './admin/dashboard-api.ts';
+import { LiveStats } from '../telemetry/live-stats.ts';
+import { serveUi } from '../ui/serve.ts';
 
 // The gateway process: one node:http server, the current Runtime (swapped atomically on reload), the
 // metrics registry and logger (which outlive reloads), and a drain on shutdown.
@@ -52,6 +55,9 @@ export class Gateway {
   private readonly deps: CompileDeps;
   private readonly budget: RetryBudget;
   readonly governance: ManagedGovernance;
+  /** Live aggregates for the /ui dashboard (outlive reloads, like the metrics). */
+  readonly live = new LiveStats();
+  private readonly dashboard: DashboardDeps;
   private readonly handlerDeps: HandlerDeps;
   private readonly tls: boolean;
   private draining = false;
@@ -75,8 +81,14 @@ export class Gateway {
       metrics: this.metrics,
       logger: this.logger,
       accessLog: new AccessLog(this.logger),
+      live: this.live,
       budget: this.budget,
       events: this.deps.events,
+    };
+    this.dashboard = {
+      live: this.live,
+      status: () => this.status(),
+      budgets: governanceBudgets(parts.governance, () => this.runtime.config),
     };
     this.runtime = compile(config, this.deps);
     this.runtime.start();
@@ -219,7 +231,7 @@ export class Gateway {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return this.refuse(res, new GatewayError('not_found', `No route for ${req.method ?? ''} ${path}.`));
     }
-    this.serveGet(path, res);
+    this.serveGet(req, path, res);
   }
 
   private serve(req: IncomingMessage, res: ServerResponse, api: ApiKind, surface: Surface): void {
@@ -240,8 +252,10 @@ export class Gateway {
     });
   }
 
-  private serveGet(path: string, res: ServerResponse): void {
+  private serveGet(req: IncomingMessage, path: string, res: ServerResponse): void {
     const runtime = this.runtime;
+    // The page is static and public; its data (/admin/dashboard) needs the admin token.
+    if (runtime.config.admin.token !== '' && serveUi(req, res, path)) return;
     if (path === '/v1/models') return sendJson(res, 200, runtime.modelList);
     if (path === '/healthz') return sendJson(res, 200, '{"status":"ok"}');
     if (path === '/readyz') {
@@ -275,7 +289,12 @@ export class Gateway {
       );
     }
     void handleAdmin(
-      { gov: this.governance, config: () => this.runtime.config, status: () => this.status() },
+      {
+        gov: this.governance,
+        config: () => this.runtime.config,
+        status: () => this.status(),
+        dashboard: this.dashboard,
+      },
       req,
       res,
       new URL(url, 'http://admin'),

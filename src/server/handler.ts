@@ -6,6 +6,7 @@ import type { ApiKind, RequestContext } from '../contracts/request.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { AccessLog } from '../telemetry/access-log.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import type { LiveStats } from '../telemetry/live-stats.ts';
 import { readJsonBody } from './body.ts';
 import { createContext } from './context.ts';
 import { proxy, type ProxyDeps } from './proxy.ts';
@@ -18,6 +19,7 @@ export interface HandlerDeps extends ProxyDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
+  readonly live: LiveStats;
 }
 
 /** Reason given to the abort signal when the client goes away. */
@@ -51,6 +53,7 @@ export async function handleInference(
       signal: abort.signal,
       debug: debugValue === '1' || debugValue === 'true',
     });
+    if (!ctx.debug && deps.live.wantsExplain()) ctx.explainWanted = true;
     if (ctx.requestedModel === '')
       throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
         param: 'model',
@@ -93,5 +96,6 @@ function finish(deps: HandlerDeps, runtime: Runtime, ctx: RequestContext): void 
     }
   }
   deps.metrics.observe(ctx);
+  deps.live.observe(ctx);
   if (runtime.config.logging.access_log) deps.accessLog.write(ctx);
 }

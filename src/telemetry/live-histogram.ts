@@ -18,7 +18,7 @@ function bucketLower(i: number): number {
 /** The bucket of a duration in ms. NaN and negative values land in bucket 0. */
 export function bucketOf(ms: number): number {
   if (!(ms > 1)) return 0;
-  const i = Math.ceil(2 * Math.log2(ms));
+  const i = Math.ceil(2 * Math.log2(ms) - 1e-9); // the epsilon keeps exact bounds in their own bucket
   return i < HIST_BUCKETS - 1 ? i : HIST_BUCKETS - 1;
 }
 

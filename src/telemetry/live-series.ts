@@ -64,12 +64,18 @@ export class SeriesTable {
   private readonly byName = new Map<string, SeriesRow>();
   private readonly list: SeriesRow[] = [];
   private other: SeriesRow | null = null;
+  /** No row can be reused before this second (saves a scan per request once the table is full). */
+  private reuseAt = -Infinity;
 
-  constructor(
-    private readonly seconds: number,
-    private readonly cap: number,
-    private readonly histograms: boolean,
-  ) {}
+  private readonly seconds: number;
+  private readonly cap: number;
+  private readonly histograms: boolean;
+
+  constructor(seconds: number, cap: number, histograms: boolean) {
+    this.seconds = seconds;
+    this.cap = cap;
+    this.histograms = histograms;
+  }
 
   /** Every row, the overflow row last when it exists. */
   get rows(): readonly SeriesRow[] {
@@ -97,13 +103,20 @@ export class SeriesTable {
       else this.list.splice(this.list.length - 1, 0, row);
       return row;
     }
-    for (const row of this.byName.values()) {
-      if (row.lastSec > sec - this.seconds) continue;
-      this.byName.delete(row.name);
-      row.clearAll();
-      row.name = name;
-      this.byName.set(name, row);
-      return row;
+    if (sec >= this.reuseAt) {
+      let oldest = Infinity;
+      for (const row of this.byName.values()) {
+        if (row.lastSec > sec - this.seconds) {
+          if (row.lastSec < oldest) oldest = row.lastSec;
+          continue;
+        }
+        this.byName.delete(row.name);
+        row.clearAll();
+        row.name = name;
+        this.byName.set(name, row);
+        return row;
+      }
+      this.reuseAt = oldest + this.seconds;
     }
     if (this.other === null) {
       this.other = new SeriesRow(OTHER, this.seconds, this.histograms);

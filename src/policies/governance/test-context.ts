@@ -55,6 +55,7 @@ export function testContext(init: ContextInit = {}): RequestContext {
     priority: 'standard',
     costUsd: null,
     debug: false,
+    explainWanted: false,
     explain: null,
   };
 }

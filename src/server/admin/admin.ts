@@ -10,6 +10,7 @@ import type { ManagedGovernance } from '../../policies/governance/services.ts';
 import { readJsonBody } from '../body.ts';
 import { sendError, sendJson } from '../respond.ts';
 import { keysApi } from './keys-api.ts';
+import { handleDashboard, type DashboardDeps } from './dashboard-api.ts';
 
 // The admin API under /admin, behind its own bearer credential (admin.token; disabled when empty):
 // keys, usage (totals, records, export) and remaining budgets. JSON in, JSON out, OpenAI-shaped errors.
@@ -19,6 +20,8 @@ export interface AdminDeps {
   readonly config: () => Config;
   /** Extra read-only routes (the dashboard's status feed). */
   readonly status: () => unknown;
+  /** GET /admin/dashboard: what the /ui page polls. */
+  readonly dashboard: DashboardDeps;
 }
 
 /** Constant-time bearer check. */
@@ -112,6 +115,7 @@ async function route(deps: AdminDeps, req: IncomingMessage, res: ServerResponse,
     return sendJson(res, 200, JSON.stringify({ object: 'list', data: status }));
   }
   if (area === 'status') return sendJson(res, 200, JSON.stringify(deps.status()));
+  if (area === 'dashboard') return handleDashboard(deps.dashboard, res, url);
   throw new GatewayError('not_found', `No admin route for ${path}.`);
 }
 
