@@ -10,21 +10,32 @@ import { Pool } from 'undici';
 // Routing benchmark (issue 3, "Figures"): round robin, least-requests and the default profile in front
 // of the same simulated vLLM fleet, under open-loop Poisson arrivals at a ladder of rates up to
 // overload, for three workloads:
-// - shared-prefix: groups of requests sharing a long system prompt, each with its own short question;
-// - multi-turn: conversations that resend their whole history each turn (x-session-id header);
-// - mixed: unique short prompts with some long ones (no reuse: load balance only).
+// - shared-prefix: 32 groups of requests sharing a 4-8k-character system prompt, each request with its
+//   own short question;
+// - multi-turn: conversations that resend their whole history, reply included, each turn (with an
+//   x-session-id header);
+// - mixed: unique prompts, 80% short and 20% long (no reuse: load balance only).
 // Every cell (workload × rate × profile) gets a fresh fleet (cold KV caches) and a fresh gateway, each
 // its own child process; this process only generates load. The same seed gives every profile the same
-// arrival times and prompts. Streams are read to the end: TTFT is the first non-empty content delta.
-// The first WARMUP share of the arrival window is not measured; output tokens/s and the prefix-cache hit
-// rate are deltas of the fleet's vllm:generation_tokens_total and vllm:prefix_cache_{hits,queries}_total
-// over the measured window. Unfinished requests at the drain deadline count as errors with infinite
-// latency. Times are wall-clock; the simulator runs at TIME_SCALE (simulated = wall / TIME_SCALE).
+// arrival times and prompts (multi-turn: the same conversations; which one speaks next depends on which
+// replies have arrived). The KV cache (2048 blocks of 16 tokens per server) is sized so that one server
+// cannot hold the prefixes or conversations in play but the fleet can: where requests land decides
+// whether their prefix is cached. Streams are read to the end: TTFT is the first non-empty content
+// delta; tok/s is vLLM benchmark_serving's output throughput (output tokens of the finished requests /
+// time from the first send to the last completion); the hit rate is the fleet's
+// vllm:prefix_cache_hits_total / vllm:prefix_cache_queries_total over the measured window. The first
+// WARMUP share of each window is not measured; requests unfinished at the drain deadline are errors
+// with infinite latency. Times are wall-clock; the simulator runs at TIME_SCALE (simulated = wall /
+// TIME_SCALE). A cell during which other processes were busy (this machine is shared) is run again,
+// choosing between the two runs by the noise measures only.
 //
-// Run: npm run bench:routing. Knobs (env): BENCH_ROUTING_SCALE (arrival window multiplier, 0.3 for a
-// smoke run), BENCH_ROUTING_WORKLOADS and BENCH_ROUTING_PROFILES (comma lists), BENCH_ROUTING_RATES
+// Run: npm run bench:routing (about 5-6 minutes). Knobs (env): BENCH_ROUTING_SCALE (arrival window
+// multiplier; 0.3 with BENCH_ROUTING_WORKLOADS=shared-prefix BENCH_ROUTING_RATES=30,75 is a ~30 s smoke
+// run), BENCH_ROUTING_WORKLOADS and BENCH_ROUTING_PROFILES (comma lists), BENCH_ROUTING_RATES
 // (overrides every ladder), BENCH_ROUTING_TIME_SCALE, BENCH_ROUTING_BLOCKS (KV blocks per server),
-// BENCH_ROUTING_REPLICAS, BENCH_ROUTING_SEED, BENCH_ROUTING_OVERLOAD_TTFT_MS.
+// BENCH_ROUTING_REPLICAS, BENCH_ROUTING_SEED, BENCH_ROUTING_OVERLOAD_TTFT_MS, BENCH_ROUTING_MAX_RERUNS,
+// and BENCH_ROUTING_PROFILE_JSON: a written-out profile ({"name": ..., "scorers": [...], "picker": ...})
+// run as one more profile, to try weights without editing the built-ins.
 
 const env = (name: string, fallback: number): number => {
   const raw = process.env[`BENCH_ROUTING_${name}`];
@@ -39,15 +50,27 @@ const list = (name: string): string[] | null => {
 
 const SCALE = env('SCALE', 1);
 const TIME_SCALE = env('TIME_SCALE', 1);
-const BLOCKS = env('BLOCKS', 1024);
+const BLOCKS = env('BLOCKS', 2048);
 const REPLICAS = env('REPLICAS', 4);
 const SEED = env('SEED', 7);
 const WINDOW_MS = 5000 * SCALE;
 const WARMUP = 0.2;
 const DRAIN_MS = Math.max(4000, 2 * WINDOW_MS);
 /** Round robin is overloaded at a rate where its TTFT p90 passes this, or more than 1% fail. */
-const OVERLOAD_TTFT_MS = env('OVERLOAD_TTFT_MS', 2000 * TIME_SCALE);
-const PROFILES = list('PROFILES') ?? ['round-robin', 'least-requests', 'default'];
+const OVERLOAD_TTFT_MS = env('OVERLOAD_TTFT_MS', 1000 * TIME_SCALE);
+/** A cell is run once more (at most MAX_RERUNS times per run) when the machine was busy during it. */
+const NOISY_CPU = 0.5;
+const NOISY_LAG_MS = 100;
+const MAX_RERUNS = env('MAX_RERUNS', 6);
+/** Profile label → its value in the pool config: a named profile, or one written out (JSON is YAML). */
+const PROFILES = new Map(
+  (list('PROFILES') ?? ['round-robin', 'least-requests', 'default']).map((name) => [name, name]),
+);
+const custom = process.env.BENCH_ROUTING_PROFILE_JSON;
+if (custom !== undefined && custom !== '') {
+  const parsed = JSON.parse(custom) as { name?: unknown };
+  PROFILES.set(typeof parsed.name === 'string' ? parsed.name : 'custom', custom);
+}
 const RATES = list('RATES')?.map(Number) ?? null;
 const root = join(import.meta.dirname, '..');
 
@@ -104,12 +127,12 @@ interface Workload {
 
 const sharedPrefix: Workload = {
   name: 'shared-prefix',
-  ladder: [40, 60, 80, 100],
+  ladder: [30, 45, 60, 75],
   start(seed) {
     const r = rng(seed);
     const groups = Array.from(
-      { length: 16 },
-      (_, g) => `Group ${g} system prompt. ${words(rng(1000 + g), between(r, 3000, 4000))}`,
+      { length: 32 },
+      (_, g) => `Group ${g} system prompt. ${words(rng(1000 + g), between(r, 4000, 8000))}`,
     );
     let n = 0;
     return () => ({
@@ -127,20 +150,23 @@ interface Conversation {
   readonly id: string;
   readonly messages: Message[];
   turnsLeft: number;
-  busy: boolean;
+  /** Requests of this conversation in flight. */
+  busy: number;
 }
 
 /**
- * Conversations interleave: an arrival continues a random idle conversation (one not waiting for its
- * reply) or, while fewer than LIVE are open or none is idle, opens another. LIVE = rate × 2 simulated
- * seconds, so at every rate a conversation sends a turn about every 2 s: the load grows with the number
- * of users, as does the KV cache the conversations need.
+ * LIVE = rate × 2 simulated seconds conversations are open, so at every rate a conversation sends a
+ * turn about every 2 s and the load grows with the number of users (and so does the KV cache their
+ * histories need). An arrival continues a random conversation not waiting for a reply; when every one
+ * is waiting (overload), a random one sends another message with the history it has. A conversation
+ * that has sent its last turn (4 to 8) is replaced by a new one; each turn appends the question and the
+ * reply as streamed, so the next turn's prompt starts with the previous prompt and reply.
  */
 const multiTurn: Workload = {
   name: 'multi-turn',
-  ladder: [30, 45, 60, 75],
+  ladder: [50, 100, 150, 200],
   start(seed, rate) {
-    const LIVE = Math.ceil(rate * 2 * TIME_SCALE);
+    const LIVE = Math.max(4, Math.ceil(rate * 2 * TIME_SCALE));
     const r = rng(seed);
     const live: Conversation[] = [];
     let n = 0;
@@ -149,34 +175,29 @@ const multiTurn: Workload = {
         id: `conv-${seed}-${n}`,
         messages: [{ role: 'system', content: `Conversation ${n++}. ${words(r, between(r, 400, 1200))}` }],
         turnsLeft: between(r, 4, 8),
-        busy: false,
+        busy: 0,
       };
       live.push(c);
       return c;
     };
-    const end = (c: Conversation): void => {
-      const i = live.indexOf(c);
-      if (i !== -1) live.splice(i, 1);
-    };
     return () => {
       let c: Conversation | undefined;
       if (live.length >= LIVE) {
-        const idle = live.filter((x) => !x.busy);
-        c = idle[Math.floor(r() * idle.length)];
+        const idle = live.filter((x) => x.busy === 0);
+        c = idle.length > 0 ? idle[Math.floor(r() * idle.length)] : live[Math.floor(r() * live.length)];
       }
       c ??= open();
-      c.busy = true;
-      const question: Message = { role: 'user', content: words(r, between(r, 100, 300)) };
       const conv = c;
+      conv.busy++;
+      if (--conv.turnsLeft === 0) live.splice(live.indexOf(conv), 1);
+      const question: Message = { role: 'user', content: words(r, between(r, 100, 300)) };
       return {
         messages: [...conv.messages, question],
         maxTokens: between(r, 24, 64),
         session: conv.id,
         done: (reply) => {
-          conv.busy = false;
-          if (reply === null) return end(conv);
-          conv.messages.push(question, { role: 'assistant', content: reply });
-          if (--conv.turnsLeft === 0) end(conv);
+          conv.busy--;
+          if (reply !== null) conv.messages.push(question, { role: 'assistant', content: reply });
         },
       };
     };
@@ -185,7 +206,7 @@ const multiTurn: Workload = {
 
 const mixed: Workload = {
   name: 'mixed',
-  ladder: [8, 12, 16, 20],
+  ladder: [20, 35, 50, 65],
   start(seed) {
     const r = rng(seed);
     let n = 0;
@@ -210,8 +231,10 @@ const WORKLOADS = [sharedPrefix, multiTurn, mixed].filter((w) => list('WORKLOADS
 // ---- Child processes ----------------------------------------------------------------------------------
 
 const children = new Set<ChildProcess>();
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
 const killAll = (): void => {
   for (const c of children) c.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
 };
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
@@ -253,6 +276,17 @@ function cpuSeconds(pid: number | undefined): number {
   }
 }
 
+/** CPU seconds every process of the machine has used (busy time of all CPUs, from /proc/stat). */
+function machineCpuSeconds(): number {
+  try {
+    const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+    const [user, nice, system, , , irq, softirq, steal] = ticks.map(Number);
+    return (user! + nice! + system! + irq! + softirq! + steal!) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 interface Servers {
   readonly fleet: ChildProcess;
   readonly gateway: ChildProcess;
@@ -266,6 +300,7 @@ interface Servers {
  * scrapes have run.
  */
 async function startServers(dir: string, profile: string): Promise<Servers> {
+  const profileValue = PROFILES.get(profile) ?? profile;
   const ports = await Promise.all(Array.from({ length: REPLICAS + 1 }, freePort));
   const gatewayPort = ports.pop()!;
   const urls = ports.map((p) => `http://127.0.0.1:${p}`);
@@ -280,7 +315,7 @@ async function startServers(dir: string, profile: string): Promise<Servers> {
       '    type: pool',
       '    engine: vllm',
       `    endpoints: "${urls.join(',')}"`,
-      `    profile: ${profile}`,
+      `    profile: ${profileValue}`,
       '    scrape: { interval: 50ms, stale_after: 1s }',
       '    saturation: { queue_depth: 5, kv_usage: 0.9 }',
       '    session: { header: x-session-id }',
@@ -301,15 +336,15 @@ async function startServers(dir: string, profile: string): Promise<Servers> {
     }),
   );
   const origin = `http://127.0.0.1:${gatewayPort}`;
-  const listening = (async () => {
+  const listening = new Promise<void>((resolve, reject) => {
     let out = '';
     fleet.stdout!.setEncoding('utf8');
-    for await (const chunk of fleet.stdout! as AsyncIterable<string>) {
+    fleet.stdout!.on('data', (chunk: string) => {
       out += chunk;
-      if (out.includes('POOL_ENDPOINTS=')) return;
-    }
-    throw new Error('the simulator exited before listing its endpoints');
-  })();
+      if (out.includes('POOL_ENDPOINTS=')) resolve();
+    });
+    fleet.once('exit', () => reject(new Error('the simulator exited before listing its endpoints')));
+  });
   const ready = (async () => {
     for (let i = 0; i < 300 && gateway.exitCode === null; i++) {
       try {
@@ -329,6 +364,9 @@ async function startServers(dir: string, profile: string): Promise<Servers> {
 // ---- Load ---------------------------------------------------------------------------------------------
 
 interface Outcome {
+  /** Scheduled arrival (performance.now() ms). */
+  readonly at: number;
+  /** When it was sent; latencies count from here. */
   readonly sentAt: number;
   ok: boolean;
   ttft: number;
@@ -424,8 +462,10 @@ interface CellResult {
   readonly e2eP90: number;
   readonly tokensPerS: number;
   readonly hitRate: number;
-  /** CPU used during the measured window, in cores: gateway, simulator, load generator. */
+  /** CPU used during the measured window, in cores: gateway, simulator, load generator, other processes. */
   readonly cpu: readonly number[];
+  /** Largest delay of a send past its scheduled arrival (the load generator's own lag). */
+  readonly lagMs: number;
 }
 
 function pct(values: number[], p: number): number {
@@ -447,50 +487,43 @@ async function drive(
   const outcomes: Outcome[] = [];
   const inflight: Promise<void>[] = [];
   const maxRequests = Math.ceil(rate * (WINDOW_MS / 1000) * 2 + 50);
+  const cpu = (): number[] => {
+    const own = process.cpuUsage();
+    const ours = [
+      cpuSeconds(servers.gateway.pid),
+      cpuSeconds(servers.fleet.pid),
+      (own.user + own.system) / 1e6,
+    ];
+    return [...ours, machineCpuSeconds() - ours.reduce((a, b) => a + b, 0)];
+  };
+  /** Fleet counters and CPU at a moment, taken off the arrival loop. */
+  const snapshot = async (): Promise<{ counters: Counters; cpu: number[]; at: number }> => {
+    const at = performance.now();
+    const cpuNow = cpu();
+    return { counters: await scrapeFleet(urls), cpu: cpuNow, at };
+  };
   const t0 = performance.now();
   const warmEnd = t0 + WARMUP * WINDOW_MS;
   const windowEnd = t0 + WINDOW_MS;
-  let before: Counters | null = null;
-  let cpuBefore: number[] = [];
-  let cpuAt = t0;
-  const cpu = (): number[] => [
-    cpuSeconds(servers.gateway.pid),
-    cpuSeconds(servers.fleet.pid),
-    process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
-  ];
+  const before = sleep(warmEnd - t0).then(snapshot);
   let at = t0;
+  let lag = 0;
   while (outcomes.length < maxRequests) {
     at += (-Math.log(1 - r()) / rate) * 1000;
     if (at >= windowEnd) break;
-    if (before === null && at >= warmEnd) {
-      before = await scrapeFleet(urls);
-      cpuBefore = cpu();
-      cpuAt = performance.now();
-    }
     const wait = at - performance.now();
     if (wait > 1) await sleep(wait);
-    const outcome: Outcome = { sentAt: performance.now(), ok: false, ttft: NaN, e2e: NaN, tokens: 0 };
+    const outcome: Outcome = { at, sentAt: performance.now(), ok: false, ttft: NaN, e2e: NaN, tokens: 0 };
+    lag = Math.max(lag, outcome.sentAt - at);
     outcomes.push(outcome);
     inflight.push(send(pool, next(), abort.signal, outcome));
   }
-  if (before === null) {
-    before = await scrapeFleet(urls);
-    cpuBefore = cpu();
-    cpuAt = performance.now();
-  }
   const wait = windowEnd - performance.now();
   if (wait > 0) await sleep(wait);
-  const after = await scrapeFleet(urls);
-  if (process.env.BENCH_ROUTING_DEBUG) {
-    for (const u of urls) {
-      const page = await (await fetch(`${u}/metrics`)).text();
-      const g = (n: string) => new RegExp(`^vllm:${n}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(page)?.[1];
-      process.stderr.write(
-        `  ${u} run ${g('num_requests_running')} wait ${g('num_requests_waiting')} kv ${Number(g('kv_cache_usage_perc')).toFixed(2)} preempt ${g('num_preemptions_total')} hits ${g('prefix_cache_hits_total')} q ${g('prefix_cache_queries_total')} ok ${g('request_success_total')}\n`,
-      );
-    }
-  }
-  const cpuShare = cpu().map((v, i) => (v - cpuBefore[i]!) / ((performance.now() - cpuAt) / 1000));
+  const end = await snapshot();
+  const start = await before;
+  const cpuShare = end.cpu.map((v, i) => (v - start.cpu[i]!) / ((end.at - start.at) / 1000));
+  const after = end.counters;
   const timer = setTimeout(() => abort.abort(), DRAIN_MS);
   await Promise.all(inflight);
   clearTimeout(timer);
@@ -505,10 +538,10 @@ async function drive(
       tokens += o.tokens;
       last = Math.max(last, o.sentAt + o.e2e);
     }
-  const measured = outcomes.filter((o) => o.sentAt >= warmEnd);
+  const measured = outcomes.filter((o) => o.at >= warmEnd);
   const ttft = measured.map((o) => (o.ok ? o.ttft : Infinity));
   const e2e = measured.map((o) => (o.ok ? o.e2e : Infinity));
-  const queries = after.prefix_cache_queries - before.prefix_cache_queries;
+  const queries = after.prefix_cache_queries - start.counters.prefix_cache_queries;
   return {
     measured: measured.length,
     errors: measured.filter((o) => !o.ok).length,
@@ -516,8 +549,9 @@ async function drive(
     ttftP90: pct(ttft, 90),
     e2eP90: pct(e2e, 90),
     tokensPerS: last > t0 ? (tokens / (last - t0)) * 1000 : 0,
-    hitRate: queries > 0 ? (after.prefix_cache_hits - before.prefix_cache_hits) / queries : 0,
+    hitRate: queries > 0 ? (after.prefix_cache_hits - start.counters.prefix_cache_hits) / queries : 0,
     cpu: cpuShare,
+    lagMs: lag,
   };
 }
 
@@ -535,46 +569,65 @@ async function cell(dir: string, w: Workload, rate: number, profile: string): Pr
 
 const ms = (v: number): string => (Number.isFinite(v) ? v.toFixed(0) : 'inf').padStart(8);
 
-function row(c: CellResult): string {
-  return [
-    c.rate.toFixed(1).padStart(6),
-    c.profile.padEnd(15),
+function row(c: CellResult, rr?: CellResult): string {
+  const cells = [
+    c.rate.toFixed(0).padStart(5),
+    (c.profile + (c.cpu[3]! > NOISY_CPU || c.lagMs > NOISY_LAG_MS ? '*' : '')).padEnd(14),
     ms(c.ttftP50),
     ms(c.ttftP90),
     ms(c.e2eP90),
-    c.tokensPerS.toFixed(0).padStart(8),
-    c.hitRate.toFixed(2).padStart(6),
-    `${((100 * c.errors) / Math.max(1, c.measured)).toFixed(1)}%`.padStart(7),
-    String(c.measured).padStart(5),
-  ].join(' ');
+    c.tokensPerS.toFixed(0).padStart(7),
+    c.hitRate.toFixed(2).padStart(5),
+    `${((100 * c.errors) / Math.max(1, c.measured)).toFixed(1)}%`.padStart(6),
+    String(c.measured).padStart(4),
+  ];
+  if (rr !== undefined && rr !== c)
+    cells.push(
+      (c.ttftP90 / rr.ttftP90).toFixed(2).padStart(9),
+      (c.tokensPerS / rr.tokensPerS).toFixed(2).padStart(8),
+    );
+  return cells.join(' ');
 }
 
-const HEADER = `${'rate'.padStart(6)} ${'profile'.padEnd(15)} ${'ttft p50'.padStart(8)} ${'ttft p90'.padStart(8)} ${'e2e p90'.padStart(8)} ${'tok/s'.padStart(8)} ${'hit'.padStart(6)} ${'errors'.padStart(7)} ${'n'.padStart(5)}`;
+const HEADER = [
+  'rate'.padStart(5),
+  'profile'.padEnd(14),
+  'ttft p50'.padStart(8),
+  'ttft p90'.padStart(8),
+  'e2e p90'.padStart(8),
+  'tok/s'.padStart(7),
+  'hit'.padStart(5),
+  'errors'.padStart(6),
+  'n'.padStart(4),
+  'ttft90/rr'.padStart(9),
+  'tok/s/rr'.padStart(8),
+].join(' ');
 
-const overloaded = (c: CellResult | undefined): boolean =>
-  c === undefined || c.ttftP90 > OVERLOAD_TTFT_MS || c.errors > 0.01 * c.measured;
+const overloaded = (c: CellResult): boolean => c.ttftP90 > OVERLOAD_TTFT_MS || c.errors > 0.01 * c.measured;
 
 function summarize(w: Workload, results: readonly CellResult[]): string[] {
-  const lines = [`\n${w.name}`, HEADER];
-  for (const c of results) lines.push(row(c));
-  const rates = [...new Set(results.map((c) => c.rate))];
   const at = (rate: number, profile: string) => results.find((c) => c.rate === rate && c.profile === profile);
-  const ok = rates.filter((rate) => !overloaded(at(rate, 'round-robin')));
+  const lines = [`\n${w.name}`, HEADER];
+  for (const c of results) lines.push(row(c, at(c.rate, 'round-robin')));
+  const rates = [...new Set(results.map((c) => c.rate))];
+  const ok = rates.filter((rate) => {
+    const rr = at(rate, 'round-robin');
+    return rr !== undefined && !overloaded(rr);
+  });
   const rate = ok[ok.length - 1];
-  if (rate === undefined) {
-    lines.push(`no rate below overload (round robin's TTFT p90 > ${OVERLOAD_TTFT_MS} ms or errors > 1%)`);
+  const rr = rate === undefined ? undefined : at(rate, 'round-robin');
+  const d = rate === undefined ? undefined : at(rate, 'default');
+  if (rr === undefined || d === undefined) {
+    lines.push('no rate below overload with both round-robin and default measured');
     return lines;
   }
-  const rr = at(rate, 'round-robin')!;
-  const d = at(rate, 'default');
-  if (d === undefined) return lines;
   const ttft = d.ttftP90 / rr.ttftP90;
   const tput = d.tokensPerS / rr.tokensPerS;
-  const target =
-    w.name === 'mixed' ? '' : ttft <= 0.5 ? ' (target <= 0.5: met)' : ' (target <= 0.5: NOT met)';
+  const verdict = (met: boolean): string => (met ? 'met' : 'NOT met');
   lines.push(
-    `highest rate below overload: ${rate} req/s. default/round-robin: TTFT p90 ${ttft.toFixed(2)}${target}, ` +
-      `throughput ${tput.toFixed(2)}${tput >= 1 ? ' (target >= 1: met)' : ' (target >= 1: NOT met)'}`,
+    `highest rate below overload: ${rr.rate.toFixed(0)} req/s; default/round-robin TTFT p90 ${ttft.toFixed(2)}` +
+      (w.name === 'mixed' ? '' : ` (target <= 0.5: ${verdict(ttft <= 0.5)})`) +
+      `, throughput ${tput.toFixed(2)} (target >= 1: ${verdict(tput >= 1)})`,
   );
   return lines;
 }
@@ -582,29 +635,58 @@ function summarize(w: Workload, results: readonly CellResult[]): string[] {
 // ---- Main ---------------------------------------------------------------------------------------------
 
 const started = performance.now();
-const dir = mkdtempSync(join(tmpdir(), 'switchyard-routing-'));
 const report: string[] = [
-  `routing benchmark: ${REPLICAS} simulated servers (${BLOCKS} KV blocks of 16 tokens each, time scale ${TIME_SCALE}), ` +
-    `${(WINDOW_MS / 1000).toFixed(1)} s of Poisson arrivals per cell (first ${WARMUP * 100}% not measured), ` +
-    `fresh fleet and gateway per cell; times in wall-clock ms; overload: round robin TTFT p90 > ${OVERLOAD_TTFT_MS} ms or errors > 1%`,
+  `routing benchmark: ${REPLICAS} simulated vLLM servers (${BLOCKS} KV blocks of 16 tokens each, time scale ` +
+    `${TIME_SCALE}) behind the gateway; a fresh fleet and gateway per cell`,
+  `${(WINDOW_MS / 1000).toFixed(1)} s of Poisson arrivals per cell, the first ${WARMUP * 100}% not measured; ` +
+    `times in wall-clock ms; tok/s: output tokens of all finished requests / (last completion - first send)`,
+  `hit: prefix-cache hit rate of the fleet (tokens) over the measured window; errors include requests ` +
+    `unfinished ${(DRAIN_MS / 1000).toFixed(0)} s after the window (counted as infinite latency)`,
+  `overload: round robin's TTFT p90 > ${OVERLOAD_TTFT_MS} ms or errors > 1%; x/rr columns: ratio to round robin at that rate`,
 ];
+/** The machine was busy with other work during a cell: others' CPU or a late load generator. */
+const noisy = (c: CellResult): boolean => c.cpu[3]! > NOISY_CPU || c.lagMs > NOISY_LAG_MS;
+const noise = (c: CellResult): number => c.cpu[3]! / NOISY_CPU + c.lagMs / NOISY_LAG_MS;
+const peak = [0, 0, 0];
+let reruns = 0;
+let stillNoisy = 0;
 try {
   for (const w of WORKLOADS) {
     const results: CellResult[] = [];
     for (const base of RATES ?? w.ladder) {
       const rate = base / TIME_SCALE;
-      for (const profile of PROFILES) {
-        const c = await cell(dir, w, rate, profile);
+      for (const profile of PROFILES.keys()) {
+        let c = await cell(dir, w, rate, profile);
+        const log = (x: CellResult, note: string): void => {
+          const [gw, sim, load, other] = x.cpu.map((v) => `${(v * 100).toFixed(0)}%`);
+          process.stderr.write(
+            `${w.name.padEnd(14)}${row(x)}  cpu: gateway ${gw} sim ${sim} load ${load} other ${other}, ` +
+              `send lag ${x.lagMs.toFixed(0)} ms${note}\n`,
+          );
+        };
+        if (noisy(c) && reruns < MAX_RERUNS) {
+          // Chosen by the noise measures alone, never by the figures.
+          log(c, ' (machine busy: run again)');
+          reruns++;
+          const again = await cell(dir, w, rate, profile);
+          c = noise(again) < noise(c) ? again : c;
+        }
+        if (noisy(c)) stillNoisy++;
+        log(c, '');
         results.push(c);
-        const [gw, sim, load] = c.cpu.map((v) => `${(v * 100).toFixed(0)}%`);
-        process.stderr.write(`${w.name.padEnd(14)}${row(c)}   cpu: gateway ${gw} sim ${sim} load ${load}\n`);
+        c.cpu.slice(0, 3).forEach((v, i) => (peak[i] = Math.max(peak[i]!, v)));
       }
     }
     report.push(...summarize(w, results));
   }
-  report.push(`\ntotal ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  const [gw, sim, load] = peak.map((v) => `${(v * 100).toFixed(0)}%`);
+  report.push(
+    `\npeak CPU in a measured window (share of one core): gateway ${gw}, simulator ${sim}, load generator ${load}`,
+    `cells run again because other processes used > ${NOISY_CPU * 100}% of a core or sends lagged > ` +
+      `${NOISY_LAG_MS} ms: ${reruns}; cells still noisy (marked *): ${stillNoisy}`,
+    `total ${((performance.now() - started) / 1000).toFixed(0)} s`,
+  );
   console.log(report.join('\n'));
 } finally {
   killAll();
-  rmSync(dir, { recursive: true, force: true });
 }

@@ -9,7 +9,24 @@ import type { EndpointState } from '../contracts/scheduling.ts';
 // (status codes, error codes, token types): never from raw client input, so cardinality stays bounded.
 // Requests for an unknown model are counted under model="(unknown)".
 
+interface GenAiChildren {
+  readonly duration: { observe(v: number): void };
+  readonly ttft: { observe(v: number): void };
+  readonly tpot: { observe(v: number): void };
+  readonly input: { observe(v: number): void };
+  readonly output: { observe(v: number): void };
+}
+
+const OPERATION: Readonly<Record<string, string>> = {
+  chat: 'chat',
+  completions: 'text_completion',
+  embeddings: 'embeddings',
+  responses: 'chat',
+  messages: 'chat',
+};
+
 interface ModelChildren {
+  readonly genai: Map<string, GenAiChildren>;
   readonly duration: { observe(v: number): void };
   readonly ttft: { observe(v: number): void };
   readonly overhead: { observe(v: number): void };
@@ -53,6 +70,10 @@ export class GatewayMetrics {
   readonly rejections: Counter<'reason' | 'route'>;
   readonly cost: Counter<'model' | 'provider'>;
   readonly picks: Counter<'pool' | 'endpoint'>;
+  readonly genAiTokens: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  readonly genAiDuration: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly genAiTtft: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly genAiTpot: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
   /** Set by the gateway: the pools of the current Runtime. */
   poolSource: () => readonly PoolProvider[] = () => [];
 
@@ -173,6 +194,36 @@ export class GatewayMetrics {
       labelNames: ['model', 'provider'],
       registers,
     });
+    // OpenTelemetry GenAI semantic-convention metrics, in Prometheus naming.
+    const genai = ['gen_ai_operation_name', 'gen_ai_request_model'] as const;
+    this.genAiTokens = new Histogram({
+      name: 'gen_ai_client_token_usage',
+      help: 'Tokens per request by type (input, output), OpenTelemetry GenAI convention.',
+      labelNames: [...genai, 'gen_ai_token_type'],
+      buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
+      registers,
+    });
+    this.genAiDuration = new Histogram({
+      name: 'gen_ai_client_operation_duration_seconds',
+      help: 'Request duration, OpenTelemetry GenAI convention.',
+      labelNames: genai,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.genAiTtft = new Histogram({
+      name: 'gen_ai_server_time_to_first_token_seconds',
+      help: 'Time to first token of streamed responses, OpenTelemetry GenAI convention.',
+      labelNames: genai,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.genAiTpot = new Histogram({
+      name: 'gen_ai_server_time_per_output_token_seconds',
+      help: 'Time per output token after the first (streams), OpenTelemetry GenAI convention.',
+      labelNames: genai,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1],
+      registers,
+    });
     this.picks = new Counter({
       name: 'gateway_endpoint_picks_total',
       help: "Requests sent to each pool endpoint (the picker's choices).",
@@ -265,6 +316,7 @@ export class GatewayMetrics {
     let c = this.perModel.get(model);
     if (c === undefined) {
       c = {
+        genai: new Map(),
         duration: this.duration.labels(model),
         ttft: this.ttft.labels(model),
         overhead: this.overhead.labels(model),
@@ -274,6 +326,29 @@ export class GatewayMetrics {
       this.perModel.set(model, c);
     }
     return c;
+  }
+
+  private observeGenAi(c: ModelChildren, model: string, ctx: RequestContext): void {
+    const op = OPERATION[ctx.api] ?? 'chat';
+    let g = c.genai.get(op);
+    if (g === undefined) {
+      g = {
+        duration: this.genAiDuration.labels(op, model),
+        ttft: this.genAiTtft.labels(op, model),
+        tpot: this.genAiTpot.labels(op, model),
+        input: this.genAiTokens.labels(op, model, 'input'),
+        output: this.genAiTokens.labels(op, model, 'output'),
+      };
+      c.genai.set(op, g);
+    }
+    g.duration.observe(ctx.durationMs / 1000);
+    const u = ctx.usage;
+    if (u.inputTokens > 0) g.input.observe(u.inputTokens);
+    if (u.outputTokens > 0) g.output.observe(u.outputTokens);
+    if (ctx.stream && ctx.ttftMs !== null) {
+      g.ttft.observe(ctx.ttftMs / 1000);
+      if (u.outputTokens > 1) g.tpot.observe((ctx.durationMs - ctx.ttftMs) / 1000 / (u.outputTokens - 1));
+    }
   }
 
   /** Record a finished request. Called once per request, whatever its outcome. */
@@ -297,6 +372,7 @@ export class GatewayMetrics {
     if (ctx.ttftMs !== null && ctx.stream) c.ttft.observe(ctx.ttftMs / 1000);
     if (ctx.provider !== null) c.overhead.observe(Math.max(0, ctx.durationMs - ctx.upstreamMs) / 1000);
     const u = ctx.usage;
+    this.observeGenAi(c, model, ctx);
     if (u.inputTokens > 0) c.input.inc(u.inputTokens);
     if (u.outputTokens > 0) c.output.inc(u.outputTokens);
     if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
