@@ -107,3 +107,46 @@ routes:
     assert.equal(seen.headers['api-key'], 'azkey');
   });
 });
+
+describe('embeddings batching', () => {
+  it('merges concurrent embedding requests into one upstream call and splits the answer back', async () => {
+    const up = await startFakeUpstream();
+    const gw = await startGateway(`
+metrics: { process: false }
+providers:
+  - { name: fake, type: openai, base_url: "${up.url}", retry: { attempts: 0 } }
+models:
+  - name: emb
+    targets: [{ provider: fake, model: text-embed }]
+routes:
+  - name: batched
+    match: { api: [embeddings] }
+    embeddings_batching: { max_inputs: 64, max_delay: 30ms }
+`);
+    const send = (input: string | string[]) =>
+      fetch(`${gw.url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'emb', input }),
+      }).then(async (r) => ({
+        status: r.status,
+        batched: r.headers.get('x-switchyard-batched'),
+        body: (await r.json()) as any,
+      }));
+    const answers = await Promise.all([send('a'), send(['b', 'c']), send('d')]);
+    const calls = up.requests.filter((r) => r.path === '/v1/embeddings');
+    assert.equal(calls.length, 1, 'one upstream call');
+    assert.deepEqual(calls[0]!.body.input, ['a', 'b', 'c', 'd']);
+    assert.deepEqual(
+      answers.map((a) => a.body.data.map((d: any) => d.index)),
+      [[0], [0, 1], [0]],
+    );
+    for (const a of answers) {
+      assert.equal(a.status, 200);
+      assert.equal(a.batched, 'true');
+    }
+    assert.equal(answers[1]!.body.usage.prompt_tokens, 2); // half of the batch's 4 tokens (2 of 4 inputs)
+    await gw.close();
+    await up.close();
+  });
+});

@@ -3,6 +3,7 @@ import type { Provider } from '../contracts/upstream.ts';
 import { policyRegistry } from '../policies/registry.ts';
 import { compileMatch } from '../routing/match.ts';
 import { OriginPools } from '../upstream/pools.ts';
+import { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 import { buildProvider } from '../upstream/provider-kinds.ts';
 import { Runtime, type CompiledModel, type CompiledRoute, type CompiledTarget } from './runtime.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
@@ -100,6 +101,13 @@ export function compile(config: Config, deps: CompileDeps): Runtime {
       test: compileMatch(row.match),
       model: row.model,
       priority: row.priority,
+      batcher:
+        row.embeddings_batching === undefined
+          ? null
+          : new EmbeddingBatcher({
+              maxInputs: row.embeddings_batching.max_inputs,
+              maxDelayMs: row.embeddings_batching.max_delay,
+            }),
       pipeline: pipelineOf([...globalPolicies, ...own]),
     };
   });

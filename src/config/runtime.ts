@@ -4,6 +4,7 @@ import type { Provider } from '../contracts/upstream.ts';
 import type { Predicate } from '../routing/match.ts';
 import type { OriginPools } from '../upstream/pools.ts';
 import { PoolProvider } from '../upstream/pool-provider.ts';
+import type { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 import type { Config } from './schema.ts';
 
 // The frozen result of compiling a config: what the data plane reads on every request. A Runtime is
@@ -39,6 +40,7 @@ export interface CompiledRoute {
   /** Public model the rule sends requests to; undefined keeps the requested model. */
   readonly model: string | undefined;
   readonly priority: PriorityClass | undefined;
+  readonly batcher: EmbeddingBatcher | null;
   readonly pipeline: PolicyPipeline;
 }
 

@@ -263,6 +263,15 @@ const routeSchema = z.strictObject({
   match: matchSchema,
   /** Public model (or alias) the request is sent to when the rule matches. Defaults to the requested one. */
   model: z.string().min(1).optional(),
+  /** Merge concurrent small embedding requests for the same model into one upstream call. */
+  embeddings_batching: z
+    .strictObject({
+      /** Flush when this many inputs are waiting. */
+      max_inputs: numberish(z.number().int().min(2).max(2048)).default(64),
+      /** ...or when the oldest has waited this long. */
+      max_delay: duration.default(10),
+    })
+    .optional(),
   /** Scheduling priority of the route's requests (overrides the x-switchyard-priority header; an API key's priority overrides both). */
   priority: z.enum(['critical', 'standard', 'sheddable']).optional(),
   /** Policies added for requests on this route, after the global ones. */

@@ -2,6 +2,7 @@ import { GatewayError } from '../core/errors.ts';
 import type { PolicyPipeline } from '../contracts/policy.ts';
 import type { PriorityClass, RequestContext } from '../contracts/request.ts';
 import type { CompiledModel, CompiledTarget, Runtime } from '../config/runtime.ts';
+import type { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 
 // Route selection: the first rule whose conditions hold names the route (and possibly the model); the
 // public model (or alias) gives the targets; a weighted pick chooses the arm. A client may pin an arm with
@@ -12,6 +13,7 @@ export const TARGET_HEADER = 'x-switchyard-target';
 export interface RouteDecision {
   readonly route: string;
   readonly priority: PriorityClass | undefined;
+  readonly batcher: EmbeddingBatcher | null;
   readonly pipeline: PolicyPipeline;
   readonly model: CompiledModel;
 }
@@ -21,10 +23,12 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
   let pipeline = runtime.defaultPipeline;
   let modelName = ctx.requestedModel;
   let priority: PriorityClass | undefined;
+  let batcher: EmbeddingBatcher | null = null;
   for (const rule of runtime.routes) {
     if (!rule.test(ctx)) continue;
     name = rule.name;
     priority = rule.priority;
+    batcher = rule.batcher;
     pipeline = rule.pipeline;
     if (rule.model !== undefined) modelName = rule.model;
     break;
@@ -40,7 +44,7 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
       { param: 'model' },
     );
   }
-  return { route: name, priority, pipeline, model };
+  return { route: name, priority, batcher, pipeline, model };
 }
 
 export function pickTarget(model: CompiledModel, ctx: RequestContext): CompiledTarget {

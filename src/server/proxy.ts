@@ -6,6 +6,7 @@ import { pickTarget, route } from '../routing/router.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import { backoffMs, isRetryable, retryAfterMs, sleep, type RetryBudget } from '../upstream/retry.ts';
 import { attempt } from './attempt.ts';
+import { batchable, type EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 
 // The inference path for one request: route → on-request policies → a chain of targets (the picked arm,
 // then the model's fallbacks), each tried with retries. Failover and retries happen only before the
@@ -41,7 +42,12 @@ export async function proxy(
   const options = { pipeline: decision.pipeline, requestIdHeader: runtime.config.server.request_id_header };
   const step: Step = { ctx, res, run: (target) => attempt(ctx, res, target, options) };
   const model = decision.model;
-  let chain = chainFor(model, pickTarget(model, ctx));
+  const picked = pickTarget(model, ctx);
+  if (decision.batcher !== null && ctx.api === 'embeddings') {
+    const inputs = batchable(ctx.body);
+    if (inputs !== null) return batched(ctx, res, { batcher: decision.batcher, target: picked, inputs });
+  }
+  let chain = chainFor(model, picked);
   let special = false;
   let last: GatewayError | null = null;
   for (let i = 0; i < chain.length; i++) {
@@ -72,6 +78,38 @@ export async function proxy(
     }
   }
   throw last!;
+}
+
+async function batched(
+  ctx: RequestContext,
+  res: ServerResponse,
+  job: { batcher: EmbeddingBatcher; target: CompiledTarget; inputs: unknown[] },
+): Promise<void> {
+  const { target } = job;
+  ctx.target = target.label;
+  ctx.provider = target.provider.name;
+  ctx.upstreamModel = target.upstreamModel;
+  ctx.attempts = 1;
+  ctx.responseHeaders['x-switchyard-target'] = target.label;
+  ctx.responseHeaders['x-switchyard-batched'] = 'true';
+  const sentAt = performance.now();
+  try {
+    const answer = await job.batcher.submit(ctx, target, job.inputs);
+    if (answer.usage !== null) {
+      ctx.usage = answer.usage;
+      ctx.usageSource = 'upstream';
+    }
+    ctx.ttftMs = performance.now() - ctx.startedAt;
+    ctx.status = answer.status;
+    res.writeHead(answer.status, {
+      ...ctx.responseHeaders,
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(answer.body),
+    });
+    res.end(answer.body);
+  } finally {
+    ctx.upstreamMs += performance.now() - sentAt;
+  }
 }
 
 async function tryRun(step: Step, target: CompiledTarget): Promise<GatewayError | null> {

@@ -1,0 +1,150 @@
+import type { GatewayError} from '../core/errors.ts';
+import { toGatewayError } from '../core/errors.ts';
+import { usageFromOpenAI, type Usage } from '../core/usage.ts';
+import type { JsonObject, RequestContext } from '../contracts/request.ts';
+import type { CompiledTarget } from '../config/runtime.ts';
+import { ExchangeDeadline } from './deadline.ts';
+import { readBody, sendUpstream } from './exchange.ts';
+
+// Request batching for embeddings: concurrent small embedding requests for the same target and options
+// are merged into one upstream call (up to `maxInputs` inputs or `maxDelayMs` of waiting), and the answer
+// is split back by position. Each request's usage is its share of the batch's, by input count.
+
+export interface BatchOptions {
+  readonly maxInputs: number;
+  readonly maxDelayMs: number;
+}
+
+export interface BatchAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly usage: Usage | null;
+}
+
+interface Waiting {
+  readonly inputs: unknown[];
+  readonly ctx: RequestContext;
+  resolve(answer: BatchAnswer): void;
+  reject(err: GatewayError): void;
+}
+
+interface Batch {
+  readonly target: CompiledTarget;
+  readonly body: JsonObject;
+  readonly members: Waiting[];
+  size: number;
+  timer: NodeJS.Timeout | null;
+}
+
+/** Only plain input lists are batched: strings or token arrays, and no per-request user field. */
+export function batchable(body: JsonObject): unknown[] | null {
+  const input = body.input;
+  if (body.user !== undefined) return null;
+  if (typeof input === 'string') return [input];
+  if (Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string')) return input;
+  return null;
+}
+
+export class EmbeddingBatcher {
+  private readonly options: BatchOptions;
+  private readonly open = new Map<string, Batch>();
+
+  constructor(options: BatchOptions) {
+    this.options = options;
+  }
+
+  submit(ctx: RequestContext, target: CompiledTarget, inputs: unknown[]): Promise<BatchAnswer> {
+    const { input: _input, ...rest } = ctx.body;
+    const key = `${target.label}\u0000${JSON.stringify(rest)}`;
+    return new Promise<BatchAnswer>((resolve, reject) => {
+      let batch = this.open.get(key);
+      if (batch === undefined) {
+        batch = { target, body: rest, members: [], size: 0, timer: null };
+        this.open.set(key, batch);
+        const b = batch;
+        batch.timer = setTimeout(() => this.flush(key, b), this.options.maxDelayMs);
+      }
+      batch.members.push({ inputs, ctx, resolve, reject });
+      batch.size += inputs.length;
+      if (batch.size >= this.options.maxInputs) this.flush(key, batch);
+    });
+  }
+
+  private flush(key: string, batch: Batch): void {
+    if (this.open.get(key) !== batch) return;
+    this.open.delete(key);
+    if (batch.timer !== null) clearTimeout(batch.timer);
+    void this.send(batch);
+  }
+
+  private async send(batch: Batch): Promise<void> {
+    const { target, members } = batch;
+    const provider = target.provider;
+    const first = members[0]!.ctx;
+    const input = members.flatMap((m) => m.inputs);
+    const body = { ...batch.body, input };
+    const up = provider.translator.request({
+      api: 'embeddings',
+      body,
+      model: target.upstreamModel,
+      stream: false,
+      clientWantsUsage: false,
+    });
+    const req = {
+      path: provider.path(up.path, target.upstreamModel),
+      body: up.body,
+      headers: { 'content-type': 'application/json', ...up.headers },
+    };
+    provider.authorize(req);
+    // The batch is not tied to one client: a client that leaves does not cancel the others' answers.
+    const deadline = new ExchangeDeadline(new AbortController().signal, provider.timeouts);
+    let endpoint;
+    try {
+      endpoint = await provider.endpoint(first);
+      const res = await sendUpstream(endpoint, req, deadline, provider.timeouts.firstByteMs);
+      const raw = await readBody(res, deadline);
+      if (res.statusCode >= 400)
+        throw provider.translator.error(res.statusCode, raw, {
+          api: 'embeddings',
+          body,
+          model: target.upstreamModel,
+          stream: false,
+          clientWantsUsage: false,
+        });
+      provider.release(endpoint, first, 'success');
+      this.split(members, JSON.parse(raw.toString('utf8')) as JsonObject, input.length);
+    } catch (thrown) {
+      const err = toGatewayError(thrown);
+      if (endpoint !== undefined)
+        provider.release(endpoint, first, err.status >= 500 ? 'failure' : 'neutral');
+      for (const m of members) m.reject(err);
+    } finally {
+      deadline.clear();
+    }
+  }
+
+  private split(members: readonly Waiting[], answer: JsonObject, total: number): void {
+    const data = Array.isArray(answer.data) ? (answer.data as JsonObject[]) : [];
+    const usage = usageFromOpenAI(answer.usage);
+    let offset = 0;
+    for (const m of members) {
+      const n = m.inputs.length;
+      const mine = data
+        .filter((d) => typeof d.index === 'number' && d.index >= offset && d.index < offset + n)
+        .map((d) => ({ ...d, index: (d.index as number) - offset }));
+      const share: Usage | null =
+        usage === null
+          ? null
+          : { ...usage, inputTokens: Math.round((usage.inputTokens * n) / total), outputTokens: 0 };
+      const body = {
+        ...answer,
+        data: mine,
+        ...(share !== null
+          ? { usage: { prompt_tokens: share.inputTokens, total_tokens: share.inputTokens } }
+          : {}),
+      };
+      m.resolve({ status: 200, body: JSON.stringify(body), usage: share });
+      offset += n;
+    }
+  }
+}
