@@ -145,7 +145,7 @@ routes:
       assert.equal(a.status, 200);
       assert.equal(a.batched, 'true');
     }
-    assert.equal(answers[1]!.body.usage.prompt_tokens, 2); // half of the batch's 4 tokens (2 of 4 inputs)
+    assert.equal(answers[1].body.usage.prompt_tokens, 2); // half of the batch's 4 tokens (2 of 4 inputs)
     await gw.close();
     await up.close();
   });
