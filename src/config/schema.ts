@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { governanceSchema } from '../policies/governance/config.ts';
+import { tracingSchema } from '../telemetry/tracing-config.ts';
 import { poolFields } from '../scheduling/pool-options.ts';
 import {
   booleanish,
@@ -306,6 +307,8 @@ export const configSchema = z.strictObject({
   server: serverSchema.prefault({}),
   logging: loggingSchema.prefault({}),
   metrics: metricsSchema.prefault({}),
+  /** OpenTelemetry traces over OTLP/HTTP (see docs/tracing.md). Read at start. */
+  tracing: tracingSchema.prefault({}),
   resilience: resilienceSchema,
   /** Identities, limits, budgets, prices and the usage ledger (see docs/governance.md). */
   governance: governanceSchema.prefault({}),

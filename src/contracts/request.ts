@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Usage } from '../core/usage.ts';
+import type { RequestSpan } from './tracing.ts';
 
 // The per-request state object. The server creates one per request with every field initialised (one
 // stable shape); routing, policies, providers and telemetry read and fill it. Plugins keep no
@@ -87,4 +88,6 @@ export interface RequestContext {
   explainWanted: boolean;
   /** Why the request went where it went (filled when debug is on or the access log asks for it). */
   explain: JsonObject | null;
+  /** The request's trace span; null when tracing is off or not yet started. */
+  trace: RequestSpan | null;
 }

@@ -3,6 +3,7 @@ import type { GatewayError } from '../core/errors.ts';
 import type { PolicyPipeline } from '../contracts/policy.ts';
 import type { RequestContext } from '../contracts/request.ts';
 import type { TranslateInput } from '../contracts/translator.ts';
+import type { AttemptSpan } from '../contracts/tracing.ts';
 import type { AttemptOutcome, Endpoint, OutgoingRequest } from '../contracts/upstream.ts';
 import type { CompiledTarget } from '../config/runtime.ts';
 import { ExchangeDeadline } from '../upstream/deadline.ts';
@@ -35,14 +36,22 @@ function outgoing(
   ctx: RequestContext,
   target: CompiledTarget,
   input: TranslateInput,
-  requestIdHeader: string,
+  head: { requestIdHeader: string; span: AttemptSpan | null },
 ): OutgoingRequest {
   const provider = target.provider;
   const up = provider.translator.request(input);
-  const headers: Record<string, string> = { 'content-type': 'application/json', [requestIdHeader]: ctx.id };
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    [head.requestIdHeader]: ctx.id,
+  };
   if (ctx.stream) headers.accept = 'text/event-stream';
   if (up.headers !== undefined) Object.assign(headers, up.headers);
   Object.assign(headers, ctx.upstreamHeaders);
+  // The attempt span is the upstream's parent; set before authorize() so a signature covers it.
+  if (head.span !== null) {
+    headers.traceparent = head.span.traceparent;
+    if (head.span.tracestate !== null) headers.tracestate = head.span.tracestate;
+  }
   if (ctx.api === 'messages' && provider.type === 'anthropic') forwardAnthropicHeaders(ctx, headers);
   const req = { path: provider.path(up.path, target.upstreamModel), body: up.body, headers };
   provider.authorize(req);
@@ -100,8 +109,18 @@ export async function attempt(
     throw new GatewayErrorClass('invalid_request', `The model '${ctx.model}' does not serve this API.`);
   }
   const input = inputFor(ctx, target);
-  const req = outgoing(ctx, target, input, options.requestIdHeader);
-  const endpoint: Endpoint = await provider.endpoint(ctx);
+  const span = ctx.trace?.startAttempt(target) ?? null;
+  let req: OutgoingRequest;
+  let endpoint: Endpoint;
+  try {
+    req = outgoing(ctx, target, input, { requestIdHeader: options.requestIdHeader, span });
+    const pickAt = span === null ? 0 : performance.now();
+    endpoint = await provider.endpoint(ctx);
+    span?.picked(endpoint, pickAt, req.path);
+  } catch (err) {
+    span?.end(err);
+    throw err;
+  }
   ctx.endpoint = endpoint.id;
   ctx.attempts++;
   if (ctx.debug && ctx.explain !== null)
@@ -113,6 +132,7 @@ export async function attempt(
   let outcome: AttemptOutcome = 'success';
   try {
     const upstream = await sendUpstream(endpoint, req, deadline, provider.timeouts.firstByteMs);
+    span?.responded(upstream.statusCode);
     if (upstream.statusCode >= 400) {
       const err = provider.translator.error(upstream.statusCode, await readBody(upstream, deadline), input);
       throw withRetryAfter(err, upstream.headers);
@@ -136,8 +156,10 @@ export async function attempt(
       });
       res.end(out.body);
     }
+    span?.end();
   } catch (thrown) {
     outcome = outcomeOf(toGatewayError(thrown), ctx.signal.aborted);
+    span?.end(thrown);
     throw thrown;
   } finally {
     deadline.clear();

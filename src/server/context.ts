@@ -62,5 +62,6 @@ export function createContext(init: ContextInit): RequestContext {
     debug: init.debug,
     explainWanted: init.debug,
     explain: null,
+    trace: null,
   };
 }

@@ -16,6 +16,7 @@ import {
   type ManagedGovernance,
 } from '../policies/governance/services.ts';
 import { governanceHooks } from '../telemetry/governance-events.ts';
+import { createTracing, type Tracing } from '../telemetry/tracing.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
 import { AccessLog, createLogger } from '../telemetry/access-log.ts';
@@ -65,7 +66,7 @@ export class Gateway {
 
   private constructor(
     options: GatewayOptions,
-    parts: { logger: Logger; metrics: GatewayMetrics; governance: ManagedGovernance },
+    parts: { logger: Logger; metrics: GatewayMetrics; governance: ManagedGovernance; tracing: Tracing },
   ) {
     const { config } = options;
     this.logger = parts.logger;
@@ -81,6 +82,7 @@ export class Gateway {
       metrics: this.metrics,
       logger: this.logger,
       accessLog: new AccessLog(this.logger),
+      tracing: parts.tracing,
       live: this.live,
       budget: this.budget,
       events: this.deps.events,
@@ -141,7 +143,8 @@ export class Gateway {
       ...governanceHooks(metrics, logger),
       peerCertificate: peerCertificateOf,
     });
-    const gateway = new Gateway(options, { logger, metrics, governance });
+    const tracing = await createTracing(config.tracing);
+    const gateway = new Gateway(options, { logger, metrics, governance, tracing });
     const s = options.config.server;
     gateway.server.listen(options.port ?? s.port, s.host);
     await once(gateway.server, 'listening');
@@ -196,6 +199,11 @@ export class Gateway {
     }
     this.server.closeAllConnections();
     await this.runtime.close();
+    try {
+      await this.handlerDeps.tracing.shutdown();
+    } catch (err) {
+      this.logger.error({ err }, 'could not flush traces');
+    }
     try {
       await this.governance.close();
     } catch (err) {

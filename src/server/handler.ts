@@ -6,6 +6,7 @@ import type { ApiKind, RequestContext } from '../contracts/request.ts';
 import type { Runtime } from '../config/runtime.ts';
 import type { AccessLog } from '../telemetry/access-log.ts';
 import type { GatewayMetrics } from '../telemetry/metrics.ts';
+import type { Tracing } from '../telemetry/tracing.ts';
 import type { LiveStats } from '../telemetry/live-stats.ts';
 import { readJsonBody } from './body.ts';
 import { createContext } from './context.ts';
@@ -19,6 +20,7 @@ export interface HandlerDeps extends ProxyDeps {
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
   readonly accessLog: AccessLog;
+  readonly tracing: Tracing;
   readonly live: LiveStats;
 }
 
@@ -53,6 +55,7 @@ export async function handleInference(
       signal: abort.signal,
       debug: debugValue === '1' || debugValue === 'true',
     });
+    ctx.trace = deps.tracing.startRequest(ctx);
     if (!ctx.debug && deps.live.wantsExplain()) ctx.explainWanted = true;
     if (ctx.requestedModel === '')
       throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
@@ -62,7 +65,10 @@ export async function handleInference(
   } catch (thrown) {
     const err = toGatewayError(thrown);
     if (err.code === 'internal_error') deps.logger.error({ err: thrown, id }, 'internal error');
-    ctx ??= createContext({ id, api, req, body: {}, startedAt, signal: abort.signal, debug: false });
+    if (ctx === null) {
+      ctx = createContext({ id, api, req, body: {}, startedAt, signal: abort.signal, debug: false });
+      ctx.trace = deps.tracing.startRequest(ctx);
+    }
     ctx.errorCode = err.code;
     if (abort.signal.aborted && abort.signal.reason === CLIENT_GONE) {
       ctx.outcome = 'aborted';
@@ -98,4 +104,5 @@ function finish(deps: HandlerDeps, runtime: Runtime, ctx: RequestContext): void 
   deps.metrics.observe(ctx);
   deps.live.observe(ctx);
   if (runtime.config.logging.access_log) deps.accessLog.write(ctx);
+  ctx.trace?.end();
 }

@@ -38,7 +38,14 @@ export async function proxy(
   ctx.route = decision.route;
   ctx.model = decision.model.name;
   if (decision.priority !== undefined) ctx.priority = decision.priority;
-  for (const policy of decision.pipeline.onRequest) await policy.onRequest!(ctx);
+  const onRequestAt = ctx.trace === null ? 0 : performance.now();
+  try {
+    for (const policy of decision.pipeline.onRequest) await policy.onRequest!(ctx);
+  } catch (err) {
+    ctx.trace?.stage('on_request', onRequestAt, err);
+    throw err;
+  }
+  ctx.trace?.stage('on_request', onRequestAt);
   const options = { pipeline: decision.pipeline, requestIdHeader: runtime.config.server.request_id_header };
   const step: Step = { ctx, res, run: (target) => attempt(ctx, res, target, options) };
   const model = decision.model;

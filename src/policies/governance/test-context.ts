@@ -57,6 +57,7 @@ export function testContext(init: ContextInit = {}): RequestContext {
     debug: false,
     explainWanted: false,
     explain: null,
+    trace: null,
   };
 }
 
