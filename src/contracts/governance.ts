@@ -188,8 +188,15 @@ export interface Settlement {
  * replica holding them is alive (it keeps them fresh), so a dead replica's reservations free themselves.
  */
 export interface QuotaStore {
+  /** `holdId` must be fresh for each acquisition (a counter named twice in one adds to one hold). */
   acquire(holdId: string, counters: readonly CounterRequest[]): Promise<AcquireResult>;
   settle(holdId: string, settlements: readonly Settlement[]): Promise<void>;
+  /**
+   * `acquire` and `settle` answered at once, by stores that need no I/O (in memory): the hot path then
+   * admits a request without waiting on a promise. Absent on stores that do I/O.
+   */
+  acquireNow?(holdId: string, counters: readonly CounterRequest[]): AcquireResult;
+  settleNow?(holdId: string, settlements: readonly Settlement[]): void;
   /** Current usage of counters, without changing them. */
   peek(counters: readonly Pick<CounterRequest, 'key' | 'window'>[]): Promise<readonly CounterState[]>;
   close(): Promise<void>;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { KeyFields, KeyRecord } from '../contracts/governance.ts';
 
 // Virtual key secrets: `sy-` + 40 random base62 characters (~238 bits). Only a SHA-256 hash is stored.
@@ -33,7 +33,8 @@ export function generateSecret(): string {
 }
 
 export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
+  // One-shot hash: no Hash object per call (this runs for every request with a key).
+  return hash('sha256', secret, 'hex');
 }
 
 export function visiblePrefix(secret: string): string {

@@ -7,6 +7,7 @@ import type { LedgerBackend, UsageRecord } from '../contracts/governance.ts';
 import { BatchedLedger } from './ledger.ts';
 import { PgLedgerBackend } from './ledger-pg.ts';
 import { SqliteLedgerBackend } from './ledger-sqlite.ts';
+import { ThreadedSqliteLedgerBackend } from './ledger-sqlite-thread.ts';
 import { PG_URL, pgSchema } from './test-env.ts';
 
 const T0 = Date.UTC(2025, 5, 1);
@@ -61,6 +62,10 @@ interface Kind {
 
 const kinds: Kind[] = [
   { name: 'sqlite', open: async (name) => new SqliteLedgerBackend({ path: join(dir, `${name}.db`) }) },
+  {
+    name: 'sqlite on a worker thread',
+    open: async (name) => new ThreadedSqliteLedgerBackend({ path: join(dir, `threaded-${name}.db`) }),
+  },
   {
     name: 'postgres',
     open: async (name) => {
@@ -194,5 +199,39 @@ test('a failing backend keeps the batch and retries it; CSV cells are escaped', 
   for await (const chunk of ledger.export({}, 'csv')) csv += String(chunk);
   assert.ok(csv.includes(`,'=cmd(),`));
   assert.ok(csv.includes(`,"a,""b""",`));
+  await ledger.close();
+});
+
+test('past max_queue the oldest records are dropped and counted; the rest are written in order', async () => {
+  const written: UsageRecord[] = [];
+  let down = true;
+  const backend: LedgerBackend = {
+    insert: async (records) => {
+      if (down) throw new Error('database down');
+      written.push(...records);
+    },
+    page: async () => ({ records: written, next: null }),
+    totals: async () => [],
+    close: async () => {},
+  };
+  let dropped = 0;
+  const ledger = new BatchedLedger({
+    backend,
+    batchSize: 3,
+    maxQueue: 5_000,
+    flushIntervalMs: 60_000,
+    onDrop: (n) => (dropped += n),
+  });
+  for (let i = 0; i < 12_000; i++) ledger.append(record(i));
+  await tick(5);
+  // The first batch (0-2) was being written when the queue filled; it failed and went back to the head.
+  assert.equal(ledger.pending, 5_003);
+  assert.equal(dropped, 6_997);
+  down = false;
+  await ledger.flush();
+  assert.deepEqual(
+    written.map((r) => r.requestId),
+    ['req-0', 'req-1', 'req-2', ...Array.from({ length: 5_000 }, (_, i) => `req-${7_000 + i}`)],
+  );
   await ledger.close();
 });

@@ -33,7 +33,9 @@ export class BatchedLedger implements UsageLedger {
   readonly #onEvent: StateEventHook;
   readonly #onDrop: (count: number) => void;
   readonly #timer: NodeJS.Timeout;
+  /** Queued records are #queue[#head…]: taking a batch or dropping the oldest moves #head (O(1)). */
   #queue: UsageRecord[] = [];
+  #head = 0;
   #writing: Promise<void> | null = null;
   #closed = false;
 
@@ -44,14 +46,14 @@ export class BatchedLedger implements UsageLedger {
     this.#onEvent = options.onEvent ?? (() => {});
     this.#onDrop = options.onDrop ?? (() => {});
     this.#timer = setInterval(() => {
-      if (this.#queue.length > 0 && this.#writing === null) void this.#drain(true);
+      if (this.pending > 0 && this.#writing === null) void this.#drain(true);
     }, options.flushIntervalMs ?? 1_000);
     this.#timer.unref();
   }
 
   /** Records queued and not yet written. */
   get pending(): number {
-    return this.#queue.length;
+    return this.#queue.length - this.#head;
   }
 
   append(record: UsageRecord): void {
@@ -60,27 +62,47 @@ export class BatchedLedger implements UsageLedger {
       return;
     }
     this.#queue.push(record);
-    if (this.#queue.length > this.#maxQueue) {
-      const excess = this.#queue.length - this.#maxQueue;
-      this.#queue.splice(0, excess);
+    const excess = this.pending - this.#maxQueue;
+    if (excess > 0) {
+      this.#advance(excess);
       this.#onDrop(excess);
     }
-    if (this.#queue.length >= this.#batchSize && this.#writing === null) void this.#drain(false);
+    if (this.pending >= this.#batchSize && this.#writing === null) void this.#drain(false);
+  }
+
+  /** Removes and returns the `n` oldest queued records. */
+  #take(n: number): UsageRecord[] {
+    const batch = this.#queue.slice(this.#head, this.#head + n);
+    this.#advance(batch.length);
+    return batch;
+  }
+
+  /** Forgets the `n` oldest queued records (compacting the array now and then). */
+  #advance(n: number): void {
+    this.#head += n;
+    if (this.#head >= this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
+    } else if (this.#head > 4_096 && this.#head * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#head);
+      this.#head = 0;
+    }
   }
 
   /** Writes full batches (and, when `all`, the partial one at the end); true when the queue is empty. */
   #drain(all: boolean): Promise<boolean> {
     const run = this.#writing ?? (this.#writing = this.#writeAll(all).finally(() => (this.#writing = null)));
-    return run.then(() => this.#queue.length === 0);
+    return run.then(() => this.pending === 0);
   }
 
   async #writeAll(all: boolean): Promise<void> {
-    while (this.#queue.length >= (all ? 1 : this.#batchSize)) {
-      const batch = this.#queue.splice(0, this.#batchSize);
+    while (this.pending >= (all ? 1 : this.#batchSize)) {
+      const batch = this.#take(this.#batchSize);
       try {
         await this.#backend.insert(batch);
       } catch (err) {
-        this.#queue = batch.concat(this.#queue);
+        this.#queue = batch.concat(this.#queue.slice(this.#head));
+        this.#head = 0;
         const error = err instanceof Error ? err : new Error(String(err));
         this.#onEvent({ component: 'ledger', kind: 'error', decision: null, error });
         return;
@@ -94,7 +116,7 @@ export class BatchedLedger implements UsageLedger {
       await this.#writing;
       if (await this.#drain(true)) return;
     }
-    throw new Error(`usage ledger: ${this.#queue.length} records could not be written`);
+    throw new Error(`usage ledger: ${this.pending} records could not be written`);
   }
 
   page(filter: UsageFilter, limit: number, after: string | null = null): Promise<UsagePage> {

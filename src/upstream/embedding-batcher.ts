@@ -1,4 +1,4 @@
-import type { GatewayError} from '../core/errors.ts';
+import type { GatewayError } from '../core/errors.ts';
 import { toGatewayError } from '../core/errors.ts';
 import { usageFromOpenAI, type Usage } from '../core/usage.ts';
 import type { JsonObject, RequestContext } from '../contracts/request.ts';

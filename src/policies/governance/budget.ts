@@ -3,29 +3,29 @@ import type {
   BudgetEvent,
   BudgetRule,
   CalendarSource,
-  CounterState,
   CounterWindow,
   GovernanceServices,
+  KeyRecord,
 } from '../../contracts/governance.ts';
-import type { Policy, PolicyFactory } from '../../contracts/policy.ts';
+import type { PolicyFactory } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { newRequestId } from '../../core/ids.ts';
+import { CounterPolicy, type Share } from './admission.ts';
 import {
   appliesTo,
-  capFor,
+  type Caps,
+  CounterKeys,
+  capsFor,
   counterKey,
   formatResetDuration,
-  heldCounters,
   mergeCounters,
   type Planned,
   retryHeaders,
-  settleHold,
   slidingWindow,
 } from './counters.ts';
 import { budgetRule } from './params.ts';
 import { costOf } from './prices.ts';
-import { governanceState } from './request-state.ts';
+import type { RequestGovernance } from './request-state.ts';
 import { governanceOf } from './services-of.ts';
 import { tokenEstimate } from './token-estimate.ts';
 
@@ -72,30 +72,64 @@ export function budgetCounter(
   return { key: counterKey('bg', rule.scope, value, `${metric}:${tag}`), window };
 }
 
+/** One counter of a rule, worked out once: everything but the scope value, window and amount. */
 interface Meta {
-  readonly metric: Metric;
   readonly rule: BudgetRule;
-  readonly value: string;
+  readonly metric: Metric;
   /** In counter units (tokens or nano-USD). */
   readonly limit: number;
+  readonly caps: Caps;
+  readonly keys: CounterKeys;
 }
 
-class BudgetPolicy implements Policy {
+interface Compiled {
+  readonly rule: BudgetRule;
+  /** The rolling window, or null for a calendar one (found per request). */
+  readonly sliding: CounterWindow | null;
+  readonly metas: readonly Meta[];
+}
+
+function compile(rule: BudgetRule): Compiled {
+  const w = rule.window;
+  const tag = w.kind === 'rolling' ? `r${w.ms}` : w.unit;
+  const metas: Meta[] = [];
+  for (const metric of METRICS) {
+    const raw = rule[metric];
+    if (raw === null) continue;
+    const limit = metric === 'usd' ? Math.round(raw * NANO) : raw;
+    const keys = new CounterKeys('bg', rule.scope, `${metric}:${tag}`);
+    metas.push({ rule, metric, limit, caps: capsFor(limit, rule.priority), keys });
+  }
+  return { rule, sliding: w.kind === 'rolling' ? slidingWindow(w.ms) : null, metas };
+}
+
+/** Compiled budgets of a key record (records are cached, so this compiles once per key). */
+const keyRules = new WeakMap<KeyRecord, readonly Compiled[]>();
+
+function compiledOf(record: KeyRecord): readonly Compiled[] {
+  let rules = keyRules.get(record);
+  if (rules === undefined) {
+    rules = record.budgets.map(compile);
+    keyRules.set(record, rules);
+  }
+  return rules;
+}
+
+class BudgetPolicy extends CounterPolicy<Meta> {
   readonly type = 'budget';
-  readonly name: string;
-  readonly #rules: readonly BudgetRule[];
+  readonly #rules: readonly Compiled[];
   readonly #keyBudgets: boolean;
   readonly #services: BudgetServices;
 
   constructor(name: string, params: BudgetParams, services: BudgetServices) {
-    this.name = name;
-    this.#rules = params.budgets;
+    super(name, services, params.budgets.length > 0);
+    this.#rules = params.budgets.map(compile);
     this.#keyBudgets = params.key_budgets;
     this.#services = services;
   }
 
-  #amount(ctx: RequestContext, metric: Metric): number {
-    const e = tokenEstimate(ctx, this.#services.estimation);
+  #amount(ctx: RequestContext, state: RequestGovernance, metric: Metric): number {
+    const e = tokenEstimate(ctx, this.#services.estimation, state);
     if (metric === 'tokens') return e.input + e.output;
     const price = this.#services.prices.lookup(ctx.provider, ctx.model);
     if (price === null) return 0; // unknown price: admit while under budget, charge actual cost later
@@ -103,95 +137,90 @@ class BudgetPolicy implements Policy {
     return Math.ceil(costOf({ ...usage, reasoningTokens: 0 }, price) * NANO);
   }
 
-  #plan(ctx: RequestContext, rules: readonly BudgetRule[]): Planned<Meta>[] {
-    const now = this.#services.clock();
+  usesEstimate(state: RequestGovernance): boolean {
+    // Every budget reserves tokens or USD, both from the estimate.
+    return this.#rules.length > 0 || (this.#keyBudgets && state.key !== null && state.key.budgets.length > 0);
+  }
+
+  plan(ctx: RequestContext, state: RequestGovernance): Planned<Meta>[] {
     const planned: Planned<Meta>[] = [];
-    for (const rule of rules) {
-      const value = appliesTo(rule, ctx);
-      if (value === null) continue;
-      for (const metric of METRICS) {
-        const raw = rule[metric];
-        if (raw === null) continue;
-        const limit = metric === 'usd' ? Math.round(raw * NANO) : raw;
-        const cap = capFor(limit, rule.priority, ctx.priority);
-        const { key, window } = budgetCounter(this.#services.calendar, { rule, value, metric, now });
-        const amount = this.#amount(ctx, metric);
-        planned.push({
-          request: { key, window, cap, amount, hold: true },
-          settle: metric,
-          meta: { metric, rule, value, limit },
-        });
-      }
+    const now = this.#services.clock();
+    this.#planRules(ctx, state, this.#rules, { now, out: planned });
+    if (this.#keyBudgets && state.key !== null && state.key.budgets.length > 0) {
+      this.#planRules(ctx, state, compiledOf(state.key), { now, out: planned });
     }
     return mergeCounters(planned);
   }
 
-  async onRequest(ctx: RequestContext): Promise<void> {
-    const state = governanceState(ctx);
-    const own = this.#keyBudgets && state.key !== null ? state.key.budgets : [];
-    const rules = own.length === 0 ? this.#rules : [...this.#rules, ...own];
-    if (rules.length === 0) return;
-    const planned = this.#plan(ctx, rules);
-    if (planned.length === 0) return;
-    const holdId = newRequestId();
-    const result = await this.#services.quotas.acquire(
-      holdId,
-      planned.map((p) => p.request),
-    );
-    if (!result.ok) {
-      const failed = planned[result.failed];
-      const state = result.states[result.failed];
-      if (failed !== undefined && state !== undefined) this.#event('hard', failed.meta, state.used);
-      throw new GatewayError(
-        'budget_exceeded',
-        failed === undefined ? 'Budget exhausted.' : describe(failed.meta),
-        {
-          headers: retryHeaders(result.retryAfterMs),
-        },
-      );
+  #planRules(
+    ctx: RequestContext,
+    state: RequestGovernance,
+    rules: readonly Compiled[],
+    { now, out }: { readonly now: number; readonly out: Planned<Meta>[] },
+  ): void {
+    for (const { rule, sliding, metas } of rules) {
+      const value = appliesTo(rule, ctx);
+      if (value === null) continue;
+      const window = sliding ?? this.#calendarWindow(rule.window, now);
+      for (const meta of metas) {
+        out.push({
+          key: meta.keys.key(value),
+          window,
+          cap: meta.caps[ctx.priority],
+          amount: this.#amount(ctx, state, meta.metric),
+          hold: true,
+          settle: meta.metric,
+          meta,
+          value,
+        });
+      }
     }
-    state.holds.set(this, { id: holdId, counters: heldCounters(planned) });
-    if (!result.degraded) this.#softAlerts(planned, result.states);
   }
 
-  #softAlerts(planned: readonly Planned<Meta>[], states: readonly CounterState[]): void {
-    for (const [i, p] of planned.entries()) {
+  #calendarWindow(w: BudgetRule['window'], now: number): CounterWindow {
+    if (w.kind !== 'calendar') return slidingWindow(w.ms);
+    return { kind: 'fixed', ...this.#services.calendar.window(w.unit, now) };
+  }
+
+  admitted(_ctx: RequestContext, { planned, states, at, degraded }: Share<Meta>): void {
+    if (degraded) return;
+    for (let i = 0; i < planned.length; i++) {
+      const p = planned[i]!;
       const soft = p.meta.rule.soft;
-      const s = states[i];
+      const s = states[at + i];
       if (soft === null || s === undefined) continue;
       const threshold = p.meta.limit * soft;
-      if (s.used >= threshold && s.used - p.request.amount < threshold) this.#event('soft', p.meta, s.used);
+      if (s.used >= threshold && s.used - p.amount < threshold) this.#event('soft', p, s.used);
     }
   }
 
-  #event(kind: BudgetEvent['kind'], meta: Meta, used: number): void {
-    const scale = meta.metric === 'usd' ? NANO : 1;
-    const { scope } = meta.rule;
-    const event = {
-      kind,
-      scope,
-      id: meta.value,
-      metric: meta.metric,
-      used: used / scale,
-      limit: meta.limit / scale,
-    };
+  refused({ planned, states, at }: Share<Meta>, failed: number, retryAfterMs: number): GatewayError {
+    const p = planned[failed];
+    const state = states[at + failed];
+    if (p !== undefined && state !== undefined) this.#event('hard', p, state.used);
+    return new GatewayError('budget_exceeded', p === undefined ? 'Budget exhausted.' : describe(p), {
+      headers: retryHeaders(retryAfterMs),
+    });
+  }
+
+  #event(kind: BudgetEvent['kind'], p: Planned<Meta>, used: number): void {
+    const { metric, limit, rule } = p.meta;
+    const scale = metric === 'usd' ? NANO : 1;
+    const event = { kind, scope: rule.scope, id: p.value, metric, used: used / scale, limit: limit / scale };
     try {
       this.#services.onBudgetEvent(event);
     } catch {
       // An alert hook must not fail the request.
     }
   }
-
-  onEnd(ctx: RequestContext): void {
-    settleHold(ctx, this, this.#services.quotas, this.#services.prices);
-  }
 }
 
-function describe(meta: Meta): string {
-  const who = meta.rule.scope === 'global' ? 'the gateway' : `${meta.rule.scope} ${meta.value}`;
-  const w = meta.rule.window;
+function describe(p: Planned<Meta>): string {
+  const { rule, metric, limit } = p.meta;
+  const who = rule.scope === 'global' ? 'the gateway' : `${rule.scope} ${p.value}`;
+  const w = rule.window;
   const per = w.kind === 'calendar' ? `per ${w.unit}` : `per rolling ${formatResetDuration(w.ms)}`;
-  const amount = meta.metric === 'usd' ? `$${(meta.limit / NANO).toFixed(2)}` : `${meta.limit} tokens`;
+  const amount = metric === 'usd' ? `$${(limit / NANO).toFixed(2)}` : `${limit} tokens`;
   return `Budget exhausted for ${who}: ${amount} ${per}.`;
 }
 

@@ -6,6 +6,7 @@ import type {
   PriorityFactors,
   PriceTable,
   QuotaStore,
+  Settlement,
 } from '../../contracts/governance.ts';
 import type { PriorityClass, RequestContext } from '../../contracts/request.ts';
 import { requestCost } from './cost.ts';
@@ -48,8 +49,41 @@ export function capFor(limit: number, factors: PriorityFactors | null, priority:
   return Math.floor(limit * (factors?.[priority] ?? 1));
 }
 
+/** The caps of a limit for each priority class, computed once per rule. */
+export type Caps = Readonly<Record<PriorityClass, number>>;
+
+export function capsFor(limit: number, factors: PriorityFactors | null): Caps {
+  return {
+    critical: capFor(limit, factors, 'critical'),
+    standard: capFor(limit, factors, 'standard'),
+    sheddable: capFor(limit, factors, 'sheddable'),
+  };
+}
+
 export function counterKey(kind: string, scope: LimitScope, value: string, metric: string): string {
   return `${kind}:${scope}:${encodeURIComponent(value)}:${metric}`;
+}
+
+/** The counter keys of one rule and metric by scope value (counterKey), remembered per value. */
+export class CounterKeys {
+  readonly #head: string;
+  readonly #tail: string;
+  readonly #byValue = new Map<string, string>();
+
+  constructor(kind: string, scope: LimitScope, metric: string) {
+    this.#head = `${kind}:${scope}:`;
+    this.#tail = `:${metric}`;
+  }
+
+  key(value: string): string {
+    let key = this.#byValue.get(value);
+    if (key === undefined) {
+      if (this.#byValue.size >= 1_024) this.#byValue.clear();
+      key = this.#head + encodeURIComponent(value) + this.#tail;
+      this.#byValue.set(value, key);
+    }
+    return key;
+  }
 }
 
 /** A sliding window of about 60 buckets (1 s buckets for a minute). */
@@ -57,34 +91,39 @@ export function slidingWindow(ms: number): CounterWindow {
   return { kind: 'sliding', ms, bucketMs: Math.max(100, Math.ceil(ms / 60)) };
 }
 
-export interface Planned<M> {
-  readonly request: CounterRequest;
+/** A counter a policy plans to charge a request to: the store's request plus what the policy needs. */
+export interface Planned<M> extends CounterRequest {
   /** How to settle it, or null when committed at once. */
   readonly settle: HeldCounter['metric'] | null;
+  /** The policy's description of the counter (shared by every request). */
   readonly meta: M;
+  /** The request's value for the rule's scope. */
+  readonly value: string;
 }
 
-/** One entry per counter key (two rules on the same counter must not add twice): the lowest cap wins. */
-export function mergeCounters<M>(planned: readonly Planned<M>[]): Planned<M>[] {
-  if (planned.length < 2) return [...planned];
-  const byKey = new Map<string, Planned<M>>();
-  for (const p of planned) {
-    const seen = byKey.get(p.request.key);
-    if (seen === undefined || p.request.cap < seen.request.cap) byKey.set(p.request.key, p);
+/**
+ * One entry per counter key (two rules on the same counter must not add twice): the lowest cap wins, in
+ * the place of the key's first entry. Edits `planned` in place.
+ */
+export function mergeCounters<M>(planned: Planned<M>[]): Planned<M>[] {
+  if (planned.length < 2) return planned;
+  let out = 0;
+  for (let i = 0; i < planned.length; i++) {
+    const p = planned[i]!;
+    let j = 0;
+    while (j < out && planned[j]!.key !== p.key) j++;
+    if (j === out) planned[out++] = p;
+    else if (p.cap < planned[j]!.cap) planned[j] = p;
   }
-  return [...byKey.values()];
+  planned.length = out;
+  return planned;
 }
 
 export function heldCounters<M>(planned: readonly Planned<M>[]): HeldCounter[] {
   const out: HeldCounter[] = [];
   for (const p of planned) {
     if (p.settle !== null) {
-      out.push({
-        key: p.request.key,
-        window: p.request.window,
-        metric: p.settle,
-        reserved: p.request.amount,
-      });
+      out.push({ key: p.key, window: p.window, metric: p.settle, reserved: p.amount });
     }
   }
   return out;
@@ -103,17 +142,38 @@ function actualAmount(held: HeldCounter, ctx: RequestContext, prices: PriceTable
   return cost === null ? 0 : Math.round(cost * 1e9);
 }
 
-/** Settles what `owner` held for this request (fire and forget: onEnd must not throw or wait). */
-export function settleHold(ctx: RequestContext, owner: object, quotas: QuotaStore, prices: PriceTable): void {
+/**
+ * Settles what `owner` held for this request (fire and forget: onEnd must not throw or wait), together
+ * with what other policies hold from the same acquisition (admission.ts): one store operation per
+ * request. `release` gives the owner's holds back without charging anything.
+ */
+export function settleHold(
+  ctx: RequestContext,
+  owner: object,
+  { quotas, prices }: { readonly quotas: QuotaStore; readonly prices: PriceTable },
+  release = false,
+): void {
   const state = existingGovernanceState(ctx);
   const hold = state?.holds.get(owner);
   if (state === undefined || hold === undefined) return;
   state.holds.delete(owner);
-  const settlements = hold.counters.map((c) => ({
-    key: c.key,
-    window: c.window,
-    actual: actualAmount(c, ctx, prices),
-  }));
+  const settlements: Settlement[] = [];
+  for (const c of hold.counters) {
+    settlements.push({ key: c.key, window: c.window, actual: release ? 0 : actualAmount(c, ctx, prices) });
+  }
+  if (!release) {
+    for (const [other, h] of state.holds) {
+      if (h.id !== hold.id) continue;
+      state.holds.delete(other);
+      for (const c of h.counters) {
+        settlements.push({ key: c.key, window: c.window, actual: actualAmount(c, ctx, prices) });
+      }
+    }
+  }
+  if (quotas.settleNow !== undefined) {
+    quotas.settleNow(hold.id, settlements);
+    return;
+  }
   quotas.settle(hold.id, settlements).catch(() => {
     // The store reports its own failures; the hold expires by itself.
   });

@@ -39,6 +39,7 @@ export class PriceBook implements PriceTable {
   readonly #models = new Map<string, ModelPrice>();
   readonly #defaults: ReadonlyMap<string, ModelPrice>;
   readonly #memo = new Map<string, ModelPrice | null>();
+  #last: { provider: string | null; model: string; price: ModelPrice | null } | null = null;
 
   /** `overrides` keys: "provider/model" (exact) or "model" (prefix). `defaults: false` ships none. */
   constructor(overrides: Readonly<Record<string, ModelPrice>> = {}, defaults = true) {
@@ -50,6 +51,15 @@ export class PriceBook implements PriceTable {
   }
 
   lookup(provider: string | null, model: string): ModelPrice | null {
+    // Most requests ask for the price the last one did: no key string to build for those.
+    const last = this.#last;
+    if (last !== null && last.provider === provider && last.model === model) return last.price;
+    const price = this.#find(provider, model);
+    this.#last = { provider, model, price };
+    return price;
+  }
+
+  #find(provider: string | null, model: string): ModelPrice | null {
     const memoKey = `${provider ?? ''}\u0000${model}`;
     const known = this.#memo.get(memoKey);
     if (known !== undefined) return known;

@@ -1,30 +1,36 @@
 import { z } from 'zod';
-import type { CounterState, GovernanceServices, RateLimitRule } from '../../contracts/governance.ts';
-import type { Policy, PolicyFactory } from '../../contracts/policy.ts';
+import type {
+  CounterState,
+  CounterWindow,
+  GovernanceServices,
+  KeyRecord,
+  RateLimitRule,
+} from '../../contracts/governance.ts';
+import type { PolicyFactory } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import { GatewayError } from '../../core/errors.ts';
-import { newRequestId } from '../../core/ids.ts';
+import { CounterPolicy, type Share } from './admission.ts';
 import {
   appliesTo,
-  capFor,
-  counterKey,
+  type Caps,
+  CounterKeys,
+  capsFor,
   formatResetDuration,
-  heldCounters,
   mergeCounters,
   type Planned,
   retryHeaders,
-  settleHold,
   slidingWindow,
 } from './counters.ts';
 import { rateLimitRule } from './params.ts';
-import { governanceState } from './request-state.ts';
+import type { RequestGovernance } from './request-state.ts';
 import { governanceOf } from './services-of.ts';
 import { tokenEstimate } from './token-estimate.ts';
 
 // Rate limits: requests and tokens per sliding window and concurrent requests, per key, user, team,
 // tenant, model or route, several at once. All counters are acquired in one atomic step (all must pass,
-// a refusal consumes nothing). Tokens are reserved from an estimate and settled to actual usage in onEnd;
-// concurrency slots are released there. OpenAI-style x-ratelimit-* headers report the tightest limit.
+// a refusal consumes nothing), together with those of the budget policies after it (admission.ts).
+// Tokens are reserved from an estimate and settled to actual usage in onEnd; concurrency slots are
+// released there. OpenAI-style x-ratelimit-* headers report the tightest limit.
 
 export const rateLimitParams = z.strictObject({
   limits: z.array(rateLimitRule).default([]),
@@ -39,121 +45,186 @@ export type RateLimitParams = z.infer<typeof rateLimitParams>;
 export type RateLimitServices = Pick<GovernanceServices, 'quotas' | 'prices' | 'estimation'>;
 
 type Metric = 'requests' | 'tokens' | 'concurrent';
-const METRICS: readonly Metric[] = ['requests', 'tokens', 'concurrent'];
 
+/** One counter of a rule, worked out once: everything but the scope value and the amount. */
 interface Meta {
-  readonly metric: Metric;
   readonly rule: RateLimitRule;
-  readonly value: string;
+  readonly metric: Metric;
   readonly limit: number;
+  /** The limit as the x-ratelimit-limit-* header shows it. */
+  readonly limitText: string;
+  readonly caps: Caps;
+  readonly window: CounterWindow;
+  readonly keys: CounterKeys;
 }
 
-class RateLimitPolicy implements Policy {
+interface Compiled {
+  readonly rule: RateLimitRule;
+  readonly metas: readonly Meta[];
+}
+
+const NONE: CounterWindow = { kind: 'none' };
+
+function compile(rule: RateLimitRule): Compiled {
+  const metas: Meta[] = [];
+  const window = slidingWindow(rule.windowMs);
+  for (const metric of ['requests', 'tokens', 'concurrent'] as const) {
+    const limit = rule[metric];
+    if (limit === null) continue;
+    const tag = metric === 'concurrent' ? 'c' : `${metric}:${rule.windowMs}`;
+    metas.push({
+      rule,
+      metric,
+      limit,
+      limitText: String(limit),
+      caps: capsFor(limit, rule.priority),
+      window: metric === 'concurrent' ? NONE : window,
+      keys: new CounterKeys('rl', rule.scope, tag),
+    });
+  }
+  return { rule, metas };
+}
+
+/** Compiled limits of a key record (records are cached, so this compiles once per key). */
+const keyRules = new WeakMap<KeyRecord, readonly Compiled[]>();
+
+function compiledOf(record: KeyRecord): readonly Compiled[] {
+  let rules = keyRules.get(record);
+  if (rules === undefined) {
+    rules = record.limits.map(compile);
+    keyRules.set(record, rules);
+  }
+  return rules;
+}
+
+class RateLimitPolicy extends CounterPolicy<Meta> {
   readonly type = 'rate-limit';
-  readonly name: string;
-  readonly #rules: readonly RateLimitRule[];
+  readonly #rules: readonly Compiled[];
   readonly #keyLimits: boolean;
   readonly #headers: boolean;
   readonly #services: RateLimitServices;
+  /** Some rule of the policy's own limits tokens. */
+  readonly #tokens: boolean;
 
   constructor(name: string, params: RateLimitParams, services: RateLimitServices) {
-    this.name = name;
-    this.#rules = params.limits;
+    super(
+      name,
+      services,
+      params.limits.some((r) => r.tokens !== null),
+    );
+    this.#rules = params.limits.map(compile);
     this.#keyLimits = params.key_limits;
     this.#headers = params.headers;
     this.#services = services;
+    this.#tokens = params.limits.some((r) => r.tokens !== null);
   }
 
-  #plan(ctx: RequestContext, rules: readonly RateLimitRule[]): Planned<Meta>[] {
+  usesEstimate(state: RequestGovernance): boolean {
+    if (this.#tokens) return true;
+    return this.#keyLimits && state.key !== null && state.key.limits.some((r) => r.tokens !== null);
+  }
+
+  plan(ctx: RequestContext, state: RequestGovernance): Planned<Meta>[] {
     const planned: Planned<Meta>[] = [];
-    for (const rule of rules) {
-      const value = appliesTo(rule, ctx);
-      if (value === null) continue;
-      for (const metric of METRICS) {
-        const limit = rule[metric];
-        if (limit !== null) planned.push(this.#counter(ctx, { metric, rule, value, limit }));
-      }
+    this.#planRules(ctx, state, this.#rules, planned);
+    if (this.#keyLimits && state.key !== null && state.key.limits.length > 0) {
+      this.#planRules(ctx, state, compiledOf(state.key), planned);
     }
     return mergeCounters(planned);
   }
 
-  #counter(ctx: RequestContext, meta: Meta): Planned<Meta> {
-    const { metric, rule, value, limit } = meta;
-    const cap = capFor(limit, rule.priority, ctx.priority);
-    if (metric === 'concurrent') {
-      const key = counterKey('rl', rule.scope, value, 'c');
-      return {
-        request: { key, window: { kind: 'none' }, cap, amount: 1, hold: true },
-        settle: 'release',
-        meta,
-      };
+  #planRules(
+    ctx: RequestContext,
+    state: RequestGovernance,
+    rules: readonly Compiled[],
+    out: Planned<Meta>[],
+  ): void {
+    for (const { rule, metas } of rules) {
+      const value = appliesTo(rule, ctx);
+      if (value === null) continue;
+      for (const meta of metas) {
+        const key = meta.keys.key(value);
+        const { window } = meta;
+        const cap = meta.caps[ctx.priority];
+        if (meta.metric === 'concurrent') {
+          out.push({ key, window, cap, amount: 1, hold: true, settle: 'release', meta, value });
+        } else if (meta.metric === 'requests') {
+          out.push({ key, window, cap, amount: 1, hold: false, settle: null, meta, value });
+        } else {
+          const e = tokenEstimate(ctx, this.#services.estimation, state);
+          const amount = e.input + e.output;
+          out.push({ key, window, cap, amount, hold: true, settle: 'tokens', meta, value });
+        }
+      }
     }
-    const window = slidingWindow(rule.windowMs);
-    const key = counterKey('rl', rule.scope, value, `${metric}:${rule.windowMs}`);
-    if (metric === 'requests')
-      return { request: { key, window, cap, amount: 1, hold: false }, settle: null, meta };
-    const e = tokenEstimate(ctx, this.#services.estimation);
-    return { request: { key, window, cap, amount: e.input + e.output, hold: true }, settle: 'tokens', meta };
   }
 
-  async onRequest(ctx: RequestContext): Promise<void> {
-    const state = governanceState(ctx);
-    const own = this.#keyLimits && state.key !== null ? state.key.limits : [];
-    const rules = own.length === 0 ? this.#rules : [...this.#rules, ...own];
-    if (rules.length === 0) return;
-    const planned = this.#plan(ctx, rules);
-    if (planned.length === 0) return;
-    const holdId = newRequestId();
-    const result = await this.#services.quotas.acquire(
-      holdId,
-      planned.map((p) => p.request),
-    );
-    if (!result.ok) {
-      const failed = planned[result.failed];
-      const headers = { ...retryHeaders(result.retryAfterMs), ...this.#limitHeaders(planned, result.states) };
-      throw new GatewayError(
-        'rate_limited',
-        failed === undefined ? 'Rate limit reached.' : describe(failed.meta),
-        {
-          headers,
-        },
-      );
+  admitted(ctx: RequestContext, { planned, states, at, degraded }: Share<Meta>): void {
+    if (!degraded && this.#headers && planned.length > 0) {
+      this.#limitHeaders(ctx.responseHeaders, planned, states, at);
     }
-    const held = heldCounters(planned);
-    if (held.length > 0) state.holds.set(this, { id: holdId, counters: held });
-    if (!result.degraded) Object.assign(ctx.responseHeaders, this.#limitHeaders(planned, result.states));
   }
 
-  onEnd(ctx: RequestContext): void {
-    settleHold(ctx, this, this.#services.quotas, this.#services.prices);
+  refused({ planned, states, at }: Share<Meta>, failed: number, retryAfterMs: number): GatewayError {
+    const headers = retryHeaders(retryAfterMs);
+    if (this.#headers) this.#limitHeaders(headers, planned, states, at);
+    const p = planned[failed];
+    return new GatewayError('rate_limited', p === undefined ? 'Rate limit reached.' : describe(p), {
+      headers,
+    });
   }
 
   /** x-ratelimit-{limit,remaining,reset}-{requests,tokens} for the tightest counter of each metric. */
-  #limitHeaders(planned: readonly Planned<Meta>[], states: readonly CounterState[]): Record<string, string> {
-    const out: Record<string, string> = {};
-    if (!this.#headers) return out;
-    for (const metric of ['requests', 'tokens'] as const) {
-      let best: { limit: number; remaining: number; reset: number } | null = null;
-      for (const [i, p] of planned.entries()) {
-        const s = states[i];
-        if (p.meta.metric !== metric || s === undefined) continue;
-        const remaining = Math.max(0, p.meta.limit - s.used);
-        if (best === null || remaining < best.remaining)
-          best = { limit: p.meta.limit, remaining, reset: s.resetMs };
+  #limitHeaders(
+    out: Record<string, string>,
+    planned: readonly Planned<Meta>[],
+    states: readonly CounterState[],
+    at: number,
+  ): void {
+    for (const names of HEADERS) {
+      let tightest: Meta | null = null;
+      let remaining = Infinity;
+      let reset = 0;
+      for (let i = 0; i < planned.length; i++) {
+        const { meta } = planned[i]!;
+        const s = states[at + i];
+        if (meta.metric !== names.metric || s === undefined) continue;
+        const left = Math.max(0, meta.limit - s.used);
+        if (left < remaining) {
+          tightest = meta;
+          remaining = left;
+          reset = s.resetMs;
+        }
       }
-      if (best === null) continue;
-      out[`x-ratelimit-limit-${metric}`] = String(best.limit);
-      out[`x-ratelimit-remaining-${metric}`] = String(best.remaining);
-      out[`x-ratelimit-reset-${metric}`] = formatResetDuration(best.reset);
+      if (tightest === null) continue;
+      out[names.limit] = tightest.limitText;
+      out[names.remaining] = String(remaining);
+      out[names.reset] = formatResetDuration(reset);
     }
-    return out;
   }
 }
 
-function describe(meta: Meta): string {
-  const who = meta.rule.scope === 'global' ? 'the gateway' : `${meta.rule.scope} ${meta.value}`;
-  if (meta.metric === 'concurrent') return `Too many concurrent requests for ${who} (limit ${meta.limit}).`;
-  return `Rate limit reached for ${who}: ${meta.limit} ${meta.metric} per ${formatResetDuration(meta.rule.windowMs)}.`;
+/** The header names per metric, as constants (a name built per request costs a string each time). */
+const HEADERS = [
+  {
+    metric: 'requests',
+    limit: 'x-ratelimit-limit-requests',
+    remaining: 'x-ratelimit-remaining-requests',
+    reset: 'x-ratelimit-reset-requests',
+  },
+  {
+    metric: 'tokens',
+    limit: 'x-ratelimit-limit-tokens',
+    remaining: 'x-ratelimit-remaining-tokens',
+    reset: 'x-ratelimit-reset-tokens',
+  },
+] as const;
+
+function describe(p: Planned<Meta>): string {
+  const { rule, metric, limit } = p.meta;
+  const who = rule.scope === 'global' ? 'the gateway' : `${rule.scope} ${p.value}`;
+  if (metric === 'concurrent') return `Too many concurrent requests for ${who} (limit ${limit}).`;
+  return `Rate limit reached for ${who}: ${limit} ${metric} per ${formatResetDuration(rule.windowMs)}.`;
 }
 
 export const rateLimitFactory: PolicyFactory<RateLimitParams> = {

@@ -15,7 +15,7 @@ import { PgKeyStore } from '../../state/key-store-pg.ts';
 import { SqliteKeyStore } from '../../state/key-store-sqlite.ts';
 import { BatchedLedger } from '../../state/ledger.ts';
 import { PgLedgerBackend } from '../../state/ledger-pg.ts';
-import { SqliteLedgerBackend } from '../../state/ledger-sqlite.ts';
+import { ThreadedSqliteLedgerBackend } from '../../state/ledger-sqlite-thread.ts';
 import { MemoryQuotaStore } from '../../state/quota-memory.ts';
 import { RedisQuotaStore } from '../../state/quota-redis.ts';
 import { RedisInvalidationBus } from '../../state/redis-bus.ts';
@@ -92,9 +92,10 @@ function keyStoreFor(url: string, pools: Pools): KeyStore {
 function ledgerBackendFor(config: GovernanceConfig['ledger'], pools: Pools): LedgerBackend | null {
   const { store, table } = config;
   if (store === 'none') return null;
-  if (store === 'memory') return new SqliteLedgerBackend({ path: ':memory:', table });
+  // SQLite runs on a worker thread: its writes are synchronous and would otherwise hold the event loop.
+  if (store === 'memory') return new ThreadedSqliteLedgerBackend({ path: ':memory:', table });
   if (store.startsWith('sqlite:'))
-    return new SqliteLedgerBackend({ path: store.slice('sqlite:'.length), table });
+    return new ThreadedSqliteLedgerBackend({ path: store.slice('sqlite:'.length), table });
   return new PgLedgerBackend({ pool: pools.get(store), table });
 }
 
