@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { loadPg } from '../core/optional-deps.ts';
 import type { KeyFields, KeyFilter, KeyRecord, KeyStore } from '../contracts/governance.ts';
 import { applyKeyFields } from './key-secrets.ts';
 import { KEY_COLUMNS, keyFromRow, keyTableColumns, keyToRow, tableName } from './key-rows.ts';
@@ -19,7 +20,7 @@ export function pgPool(options: { readonly pool?: pg.Pool; readonly connectionSt
   if (options.pool !== undefined) return { pool: options.pool, owned: false };
   if (options.connectionString === undefined)
     throw new Error('PostgreSQL store needs a pool or connectionString');
-  const pool = new pg.Pool({ connectionString: options.connectionString, max: 10 });
+  const pool = new (loadPg().Pool)({ connectionString: options.connectionString, max: 10 });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
   return { pool, owned: true };

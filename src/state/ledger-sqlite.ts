@@ -28,6 +28,8 @@ import {
 export interface SqliteLedgerOptions {
   readonly path: string;
   readonly table?: string;
+  /** Keep at most this many records, deleting the oldest (for ":memory:", which would otherwise grow without end). */
+  readonly maxRecords?: number;
 }
 
 const TYPES = { ts: 'INTEGER', text: 'TEXT', int: 'INTEGER', bool: 'INTEGER', usd: 'REAL' } as const;
@@ -35,8 +37,10 @@ const TYPES = { ts: 'INTEGER', text: 'TEXT', int: 'INTEGER', bool: 'INTEGER', us
 export class SqliteLedgerBackend implements LedgerBackend {
   readonly #db: DatabaseSync;
   readonly #table: string;
+  readonly #maxRecords: number;
 
   constructor(options: SqliteLedgerOptions) {
+    this.#maxRecords = options.maxRecords ?? 0;
     this.#db = openSqlite(options.path);
     const t = (this.#table = tableName(options.table ?? 'switchyard_usage'));
     this.#db.exec(
@@ -61,6 +65,12 @@ export class SqliteLedgerBackend implements LedgerBackend {
             return kind === 'bool' ? (v === true ? 1 : 0) : (v as SQLInputValue);
           }),
         );
+      }
+      if (this.#maxRecords > 0) {
+        // seq only grows, so the newest maxRecords rows are those above MAX(seq) - maxRecords.
+        this.#db
+          .prepare(`DELETE FROM ${this.#table} WHERE seq <= (SELECT MAX(seq) FROM ${this.#table}) - ?`)
+          .run(this.#maxRecords);
       }
       this.#db.exec('COMMIT');
     } catch (err) {

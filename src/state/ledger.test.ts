@@ -235,3 +235,16 @@ test('past max_queue the oldest records are dropped and counted; the rest are wr
   );
   await ledger.close();
 });
+
+test('an in-memory ledger keeps only its newest max records', async () => {
+  const backend = new ThreadedSqliteLedgerBackend({ path: ':memory:', maxRecords: 50 });
+  for (let batch = 0; batch < 4; batch++) {
+    await backend.insert(Array.from({ length: 30 }, (_, i) => record(batch * 30 + i)));
+  }
+  const [totals] = await backend.totals({}, null);
+  assert.equal(totals?.requests, 50);
+  const page = await backend.page({}, 100, null);
+  const ids = page.records.map((r) => Number(r.requestId.slice('req-'.length))).sort((a, b) => a - b);
+  assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => 70 + i));
+  await backend.close();
+});

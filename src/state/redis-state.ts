@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { loadIoredis } from '../core/optional-deps.ts';
 import type { StateEventHook } from '../contracts/governance.ts';
 
 // One Redis connection shared by the quota store, the key bus and others, tuned to fail fast: no offline
@@ -39,7 +40,7 @@ export class RedisState {
     this.#options = options;
     this.prefix = options.prefix ?? 'sy:';
     this.#onEvent = options.onEvent ?? (() => {});
-    this.client = new Redis(options.url, {
+    this.client = new (loadIoredis().Redis)(options.url, {
       enableOfflineQueue: false,
       commandTimeout: options.commandTimeoutMs ?? 40,
       maxRetriesPerRequest: 0,
@@ -81,7 +82,7 @@ export class RedisState {
 
   /** A second connection for pub/sub (a subscribed connection can run nothing else). */
   subscriber(): Redis {
-    this.#subscriber ??= new Redis(this.#options.url, {
+    this.#subscriber ??= new (loadIoredis().Redis)(this.#options.url, {
       connectTimeout: 1_000,
       disconnectTimeout: 200,
       maxRetriesPerRequest: null,

@@ -80,6 +80,8 @@ export const governanceSchema = z.strictObject({
       batch_size: count.default(500),
       flush_interval: durationMs.default(1_000),
       max_queue: count.default(100_000),
+      /** With sqlite::memory:, the oldest records are dropped past this many (memory stays bounded). */
+      memory_max_records: count.default(100_000),
     })
     .prefault({}),
 });

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
+import { loadJose } from '../../core/optional-deps.ts';
 import type { Identity, PriorityClass } from '../../contracts/request.ts';
 import { GatewayError } from '../../core/errors.ts';
 
@@ -75,7 +76,8 @@ export class JwtVerifier {
 
   #keySet(): Promise<ReturnType<typeof createRemoteJWKSet>> {
     this.#jwks ??= this.#resolveJwksUrl().then(
-      (url) => createRemoteJWKSet(new URL(url), { timeoutDuration: 2_000, cooldownDuration: 30_000 }),
+      (url) =>
+        loadJose().createRemoteJWKSet(new URL(url), { timeoutDuration: 2_000, cooldownDuration: 30_000 }),
       (err: unknown) => {
         this.#jwks = null; // discovery failed: try again on the next request
         throw err;
@@ -102,7 +104,7 @@ export class JwtVerifier {
     let payload: JWTPayload;
     try {
       const keys = await this.#keySet();
-      ({ payload } = await jwtVerify(token, keys, {
+      ({ payload } = await loadJose().jwtVerify(token, keys, {
         issuer: o.issuer,
         audience: [...(typeof o.audience === 'string' ? [o.audience] : o.audience)],
         algorithms: [...o.algorithms],
@@ -134,6 +136,7 @@ export class JwtVerifier {
 }
 
 function classify(err: unknown): GatewayError {
+  const { errors } = loadJose();
   if (err instanceof errors.JWTExpired) return unauthorized('The bearer token has expired.', err);
   if (err instanceof errors.JWTClaimValidationFailed) {
     return unauthorized(`The bearer token's "${err.claim}" claim is not accepted.`, err);

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type {
   BudgetEvent,
   GovernanceServices,
@@ -8,6 +8,7 @@ import type {
   PeerCertificateOf,
   StateEventHook,
 } from '../../contracts/governance.ts';
+import { loadPg } from '../../core/optional-deps.ts';
 import { CalendarWindows } from '../../state/calendar.ts';
 import { CachedKeyDirectory } from '../../state/key-directory.ts';
 import { MemoryKeyStore } from '../../state/key-store-memory.ts';
@@ -71,7 +72,7 @@ class Pools {
   get(url: string): pg.Pool {
     let pool = this.#pools.get(url);
     if (pool === undefined) {
-      pool = new pg.Pool({ connectionString: url, max: 10 });
+      pool = new (loadPg().Pool)({ connectionString: url, max: 10 });
       pool.on('error', () => {}); // an idle client dropped: the next query reconnects
       this.#pools.set(url, pool);
     }
@@ -93,9 +94,12 @@ function ledgerBackendFor(config: GovernanceConfig['ledger'], pools: Pools): Led
   const { store, table } = config;
   if (store === 'none') return null;
   // SQLite runs on a worker thread: its writes are synchronous and would otherwise hold the event loop.
-  if (store === 'memory') return new ThreadedSqliteLedgerBackend({ path: ':memory:', table });
-  if (store.startsWith('sqlite:'))
-    return new ThreadedSqliteLedgerBackend({ path: store.slice('sqlite:'.length), table });
+  if (store === 'memory' || store.startsWith('sqlite:')) {
+    const path = store === 'memory' ? ':memory:' : store.slice('sqlite:'.length);
+    // An in-memory ledger keeps the newest records only; a file keeps everything.
+    const maxRecords = path === ':memory:' ? config.memory_max_records : 0;
+    return new ThreadedSqliteLedgerBackend({ path, table, maxRecords });
+  }
   return new PgLedgerBackend({ pool: pools.get(store), table });
 }
 
