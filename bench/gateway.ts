@@ -21,8 +21,32 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-export async function startPrinting(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+/**
+ * The runtime settings bin/switchyard.js starts the gateway with (V8 young generation, malloc arenas);
+ * the baseline proxy gets the same, so the comparison is of the code, not of the settings.
+ */
+export const TUNED = {
+  flags: ['--max-semi-space-size=8'],
+  env: { ...process.env, MALLOC_ARENA_MAX: '2' },
+};
+
+/** The gateway as an operator starts it: through its launcher (which applies the runtime settings). */
+export function spawnGateway(configFile: string, port: number): ChildProcess {
+  return spawn(
+    process.execPath,
+    [join(root, 'bin/switchyard.js'), 'serve', '--config', configFile, '--port', String(port)],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+}
+
+export async function startPrinting(
+  args: string[],
+  tuned = false,
+): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, tuned ? [...TUNED.flags, ...args] : args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: tuned ? TUNED.env : process.env,
+  });
   const [line] = (await once(child.stdout, 'data')) as [Buffer];
   return { child, port: Number(line.toString().trim()) };
 }
@@ -48,7 +72,7 @@ export function peakRssMb(pid: number): number {
 export async function benchGateway(): Promise<void> {
   const upstream = await startPrinting([join(root, 'bench/servers/upstream.ts')]);
   const upstreamOrigin = `http://127.0.0.1:${upstream.port}`;
-  const minimal = await startPrinting([join(root, 'bench/servers/minimal-proxy.ts'), upstreamOrigin]);
+  const minimal = await startPrinting([join(root, 'bench/servers/minimal-proxy.ts'), upstreamOrigin], true);
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
   const configFile = join(dir, 'bench.yaml');
   writeFileSync(
@@ -56,13 +80,7 @@ export async function benchGateway(): Promise<void> {
     `logging: { access_log: true }\nproviders:\n  - { name: local, type: openai, base_url: "${upstreamOrigin}/v1" }\nmodels:\n  - name: bench-model\n    targets: [{ provider: local }]\n`,
   );
   const gwPort = await freePort();
-  const gateway = spawn(
-    process.execPath,
-    [join(root, 'src/cli/main.ts'), 'serve', '--config', configFile, '--port', String(gwPort)],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const gateway = spawnGateway(configFile, gwPort);
   await waitReady(`http://127.0.0.1:${gwPort}/readyz`);
 
   const targets = {

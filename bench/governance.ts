@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort, startPrinting, waitReady } from './gateway.ts';
+import { freePort, spawnGateway, startPrinting, waitReady } from './gateway.ts';
 import { load, type LoadResult } from './load.ts';
 
 // Governance overhead (issue 6): throughput with a key, two rate limits, a budget, cost and the ledger,
@@ -48,13 +48,7 @@ async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: s
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [join(root, 'src/cli/main.ts'), 'serve', '--config', file, '--port', String(port)],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
+  const child = spawnGateway(file, port);
   await waitReady(`http://127.0.0.1:${port}/readyz`);
   return { child, url: `http://127.0.0.1:${port}/v1/chat/completions` };
 }
