@@ -29,7 +29,11 @@ const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? 
 if (major >= 24) {
   if (tuning && process.env.SWITCHYARD_TUNED !== '1' && typeof process.execve === 'function') {
     // Same process (pid, signals, stdio), restarted with the settings: nothing runs after this call.
-    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...flags, self, ...process.argv.slice(2)], env);
+    process.execve(
+      process.execPath,
+      [process.execPath, ...process.execArgv, ...flags, self, ...process.argv.slice(2)],
+      env,
+    );
   }
   enableCompileCache();
   await import(main);

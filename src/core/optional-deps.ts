@@ -1,4 +1,6 @@
 import { createRequire } from 'node:module';
+import type * as Ioredis from 'ioredis';
+import type * as Jose from 'jose';
 import type pg from 'pg';
 
 // Packages only some configurations use (PostgreSQL stores, Redis state, JWT auth), loaded the first
@@ -12,10 +14,10 @@ export function loadPg(): typeof pg {
   return require('pg') as typeof pg;
 }
 
-export function loadIoredis(): typeof import('ioredis') {
-  return require('ioredis') as typeof import('ioredis');
+export function loadIoredis(): typeof Ioredis {
+  return require('ioredis') as typeof Ioredis;
 }
 
-export function loadJose(): typeof import('jose') {
-  return require('jose') as typeof import('jose');
+export function loadJose(): typeof Jose {
+  return require('jose') as typeof Jose;
 }

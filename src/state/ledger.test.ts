@@ -245,6 +245,9 @@ test('an in-memory ledger keeps only its newest max records', async () => {
   assert.equal(totals?.requests, 50);
   const page = await backend.page({}, 100, null);
   const ids = page.records.map((r) => Number(r.requestId.slice('req-'.length))).sort((a, b) => a - b);
-  assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => 70 + i));
+  assert.deepEqual(
+    ids,
+    Array.from({ length: 50 }, (_, i) => 70 + i),
+  );
   await backend.close();
 });
