@@ -4,6 +4,7 @@ import { policyRegistry } from '../policies/registry.ts';
 import { compileMatch } from '../routing/match.ts';
 import { OriginPools } from '../upstream/pools.ts';
 import { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
+import { PayloadLog } from '../telemetry/payload-log.ts';
 import { buildProvider } from '../upstream/provider-kinds.ts';
 import { Runtime, type CompiledModel, type CompiledRoute, type CompiledTarget } from './runtime.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
@@ -109,6 +110,8 @@ export function compile(config: Config, deps: CompileDeps): Runtime {
               maxDelayMs: row.embeddings_batching.max_delay,
             }),
       pipeline: pipelineOf([...globalPolicies, ...own]),
+      payloadLog:
+        row.log_payloads !== undefined && config.logging.access_log ? new PayloadLog(row.log_payloads) : null,
     };
   });
   return new Runtime(

@@ -5,6 +5,7 @@ import type { Predicate } from '../routing/match.ts';
 import type { OriginPools } from '../upstream/pools.ts';
 import { PoolProvider } from '../upstream/pool-provider.ts';
 import type { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
+import type { PayloadLog } from '../telemetry/payload-log.ts';
 import type { Config } from './schema.ts';
 
 // The frozen result of compiling a config: what the data plane reads on every request. A Runtime is
@@ -42,6 +43,8 @@ export interface CompiledRoute {
   readonly priority: PriorityClass | undefined;
   readonly batcher: EmbeddingBatcher | null;
   readonly pipeline: PolicyPipeline;
+  /** Prompt/response logging; null unless the route enables it (and the access log is on). */
+  readonly payloadLog: PayloadLog | null;
 }
 
 export interface RuntimeParts {

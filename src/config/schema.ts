@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { governanceSchema } from '../policies/governance/config.ts';
 import { tracingSchema } from '../telemetry/tracing-config.ts';
+import { payloadLogSchema } from '../telemetry/payload-log-config.ts';
 import { poolFields } from '../scheduling/pool-options.ts';
 import {
   booleanish,
@@ -70,6 +71,11 @@ const metricsSchema = z.strictObject({
   path: z.string().startsWith('/').default('/metrics'),
   /** Process metrics (CPU, memory, event loop) from prom-client. */
   process: booleanish.default(true),
+  /**
+   * Distinct values kept per request-steered label (model, route, target, endpoint); later ones are
+   * counted as "other". Read at start.
+   */
+  max_label_values: numberish(z.number().int().min(1).max(100_000)).default(100),
 });
 
 const providerTimeouts = z
@@ -277,6 +283,8 @@ const routeSchema = z.strictObject({
   priority: z.enum(['critical', 'standard', 'sheddable']).optional(),
   /** Policies added for requests on this route, after the global ones. */
   policies: z.array(policySchema).default([]),
+  /** Log prompts and/or responses, redacted, in this route's access-log lines (never logged otherwise). */
+  log_payloads: payloadLogSchema.optional(),
 });
 
 const resilienceSchema = z

@@ -30,6 +30,19 @@ export interface Identity {
   readonly metadata: Readonly<Record<string, string>>;
 }
 
+/**
+ * Watches what a route with payload logging (`log_payloads`) sends to the client, and gives the access
+ * log its prompt and response fields. Null on every other route, so the relay pays one comparison.
+ */
+export interface PayloadCapture {
+  /** Bytes of a streamed response, after they were written to the client. Must not keep or change them. */
+  chunk(out: string | Buffer): void;
+  /** The whole body of a JSON response, as sent. */
+  body(out: string | Buffer): void;
+  /** Access-log fields (prompt and/or response), redacted and bounded. Never throws. */
+  fields(ctx: RequestContext): JsonObject;
+}
+
 export interface RequestContext {
   readonly id: string;
   readonly api: ApiKind;
@@ -90,4 +103,6 @@ export interface RequestContext {
   explain: JsonObject | null;
   /** The request's trace span; null when tracing is off or not yet started. */
   trace: RequestSpan | null;
+  /** Set when the route logs payloads; the relay feeds it what the client receives. */
+  capture: PayloadCapture | null;
 }

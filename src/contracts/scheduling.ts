@@ -30,6 +30,11 @@ export interface Telemetry {
   waitingLoras: readonly string[];
   /** Adapters the engine can hold at once (0 when unknown or LoRA is off). */
   maxLoras: number;
+  /**
+   * GPU busy fraction 0..1 (mean over the GPUs on the page), NaN when the page does not report one.
+   * Read from the engine's own gauge where it has one, else from DCGM exporter samples on the page.
+   */
+  gpuUtilization: number;
 }
 
 /**
@@ -141,12 +146,29 @@ export interface WeightedScorer {
   readonly weight: number;
 }
 
+/**
+ * The last scores a profile gave each endpoint, for metrics. Every pick writes them into preallocated
+ * arrays indexed by endpoint slot (no allocation); a metrics scrape reads them.
+ */
+export interface LastScores {
+  /** Scorer names, in profile order. */
+  readonly scorers: readonly string[];
+  /**
+   * Clamped score [0,1] scorer `s` gave `endpoint` the last time it was a candidate, or NaN when it never
+   * was (or the scorer was skipped: weight 0 and no explanation asked for).
+   */
+  score(endpoint: EndpointView, s: number): number;
+  /** Weighted total (Σ score × weight) of that pick, or NaN. */
+  total(endpoint: EndpointView): number;
+}
+
 /** Filters → weighted scorers → one picker. */
 export interface Profile {
   readonly name: string;
   readonly filters: readonly Filter[];
   readonly scorers: readonly WeightedScorer[];
   readonly picker: Picker;
+  readonly lastScores: LastScores;
   /**
    * Choose an endpoint, or null when the filters leave none. Synchronous: scratch space is reused
    * between calls. Fills `explain` when given (debug header or access log).

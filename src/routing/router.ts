@@ -3,6 +3,7 @@ import type { PolicyPipeline } from '../contracts/policy.ts';
 import type { PriorityClass, RequestContext } from '../contracts/request.ts';
 import type { CompiledModel, CompiledTarget, Runtime } from '../config/runtime.ts';
 import type { EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
+import type { PayloadLog } from '../telemetry/payload-log.ts';
 
 // Route selection: the first rule whose conditions hold names the route (and possibly the model); the
 // public model (or alias) gives the targets; a weighted pick chooses the arm. A client may pin an arm with
@@ -16,6 +17,7 @@ export interface RouteDecision {
   readonly batcher: EmbeddingBatcher | null;
   readonly pipeline: PolicyPipeline;
   readonly model: CompiledModel;
+  readonly payloadLog: PayloadLog | null;
 }
 
 export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
@@ -24,12 +26,14 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
   let modelName = ctx.requestedModel;
   let priority: PriorityClass | undefined;
   let batcher: EmbeddingBatcher | null = null;
+  let payloadLog: PayloadLog | null = null;
   for (const rule of runtime.routes) {
     if (!rule.test(ctx)) continue;
     name = rule.name;
     priority = rule.priority;
     batcher = rule.batcher;
     pipeline = rule.pipeline;
+    payloadLog = rule.payloadLog;
     if (rule.model !== undefined) modelName = rule.model;
     break;
   }
@@ -44,7 +48,7 @@ export function route(runtime: Runtime, ctx: RequestContext): RouteDecision {
       { param: 'model' },
     );
   }
-  return { route: name, priority, batcher, pipeline, model };
+  return { route: name, priority, batcher, pipeline, model, payloadLog };
 }
 
 export function pickTarget(model: CompiledModel, ctx: RequestContext): CompiledTarget {

@@ -153,5 +153,69 @@ gpu_cache_usage_perc{model_name="meta/llama-3.1-8b-instruct"} 0.125
     t.waiting = 9;
     assert.equal(readTelemetry('vllm', 'tgi_queue_size 0\n', t), false);
     assert.equal(t.waiting, 9);
+    // GPU samples alone do not make a page the engine's.
+    assert.equal(readTelemetry('vllm', 'DCGM_FI_DEV_GPU_UTIL{gpu="0"} 50\n', t), false);
+    assert.equal(t.waiting, 9);
+  });
+});
+
+describe('GPU utilisation', () => {
+  it('is absent (NaN) when the page does not report it', () => {
+    for (const [engine, page] of [
+      ['vllm', VLLM],
+      ['sglang', 'sglang:num_queue_reqs 1\n'],
+      ['tgi', 'tgi_queue_size 1\n'],
+      ['nim', 'num_requests_waiting 1\n'],
+      ['trtllm', 'nv_trt_llm_request_metrics{request_type="active"} 1\n'],
+    ] as const) {
+      const t = emptyTelemetry();
+      t.gpuUtilization = 0.5;
+      assert.equal(readTelemetry(engine, page, t), true);
+      assert.ok(Number.isNaN(t.gpuUtilization), engine);
+    }
+  });
+
+  it('Triton: nv_gpu_utilization (0..1) averaged over the GPUs', () => {
+    const text = `# HELP nv_gpu_utilization GPU utilization rate [0.0 - 1.0)
+# TYPE nv_gpu_utilization gauge
+nv_gpu_utilization{gpu_uuid="GPU-c06bbf33-c250-ca45-579b-19134b518844"} 0.900000
+nv_gpu_utilization{gpu_uuid="GPU-8a1e3b5c-1111-2222-3333-444455556666"} 0.700000
+nv_trt_llm_request_metrics{model="tensorrt_llm",request_type="active",version="1"} 4
+nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type="max",model="tensorrt_llm",version="1"} 400
+nv_trt_llm_kv_cache_block_metrics{kv_cache_block_type="used",model="tensorrt_llm",version="1"} 100
+`;
+    const t = emptyTelemetry();
+    readTelemetry('trtllm', text, t);
+    assert.ok(Math.abs(t.gpuUtilization - 0.8) < 1e-9);
+    assert.deepEqual([t.running, t.kvUsage, t.kvBlocks], [4, 0.25, 400]);
+  });
+
+  it('NIM: gpu_utilization (0..1)', () => {
+    const text = `num_requests_running{model_name="m"} 2.0
+# HELP gpu_utilization GPU utilization rate (0.0–1.0)
+gpu_utilization{gpu="0"} 0.42
+`;
+    const t = emptyTelemetry();
+    readTelemetry('nim', text, t);
+    assert.equal(t.gpuUtilization, 0.42);
+  });
+
+  it('any engine: DCGM_FI_DEV_GPU_UTIL (percent) on a merged page; the engine’s own gauge wins', () => {
+    const dcgm = `# HELP DCGM_FI_DEV_GPU_UTIL GPU utilization (in %).
+# TYPE DCGM_FI_DEV_GPU_UTIL gauge
+DCGM_FI_DEV_GPU_UTIL{gpu="0",UUID="GPU-604ac76c-d9cf-fef3-62e9-d92044ab6e52",device="nvidia0",modelName="NVIDIA A100-SXM4-80GB"} 63
+DCGM_FI_DEV_GPU_UTIL{gpu="1",UUID="GPU-704ac76c-d9cf-fef3-62e9-d92044ab6e52",device="nvidia1",modelName="NVIDIA A100-SXM4-80GB"} 81
+`;
+    const t = emptyTelemetry();
+    assert.equal(readTelemetry('vllm', VLLM + dcgm, t), true);
+    assert.ok(Math.abs(t.gpuUtilization - 0.72) < 1e-9);
+    assert.equal(t.waiting, 3);
+    readTelemetry('tgi', 'tgi_queue_size 1\nDCGM_FI_DEV_GPU_UTIL{gpu="0"} 100\n', t);
+    assert.equal(t.gpuUtilization, 1);
+    readTelemetry('nim', 'num_requests_running 1\ngpu_utilization 0.25\n' + dcgm, t);
+    assert.equal(t.gpuUtilization, 0.25);
+    // A later page without it resets the figure to "not reported".
+    readTelemetry('vllm', VLLM, t);
+    assert.ok(Number.isNaN(t.gpuUtilization));
   });
 });

@@ -16,6 +16,13 @@ import { parsePrometheusText, type Sample } from './prom-text.ts';
 // - NIM for LLMs: docs.nvidia.com/nim/large-language-models/latest/observability.html (the vLLM gauges
 //   without prefix, served at /v1/metrics); newer NIMs expose the vllm: names, read as well.
 // Multi-engine pages (data-parallel vLLM) repeat a gauge per engine: counts are summed, usage maxed.
+//
+// GPU utilisation, where a page has it: Triton's nv_gpu_utilization{gpu_uuid} (0..1, per GPU; Triton
+// metrics docs), NIM's gpu_utilization (0..1; the NIM observability pages), and, for any engine,
+// dcgm-exporter's DCGM_FI_DEV_GPU_UTIL{gpu,UUID} (0..100 percent) when the scraped page carries it (a
+// sidecar or proxy that merges the exporter's page with the engine's). vLLM, SGLang and TGI report none
+// of their own. Several GPUs (tensor parallelism) are averaged. A page with only GPU samples is not a
+// valid engine page.
 
 export interface EngineHints {
   /** KV capacity in tokens, for engines that do not report it (TGI's --max-batch-total-tokens). */
@@ -41,12 +48,26 @@ const SGLANG = [
 const TGI = ['tgi_queue_size', 'tgi_batch_current_size', 'tgi_batch_current_max_tokens'];
 const TRTLLM = ['nv_trt_llm_request_metrics', 'nv_trt_llm_kv_cache_block_metrics'];
 
+/** dcgm-exporter's utilisation field, in percent. */
+const DCGM_UTIL = 'DCGM_FI_DEV_GPU_UTIL';
+/** The engine's own utilisation gauge (a 0..1 fraction), for engines that have one. */
+const OWN_GPU_UTIL: Readonly<Partial<Record<EngineKind, string>>> = {
+  trtllm: 'nv_gpu_utilization',
+  nim: 'gpu_utilization',
+};
+const GPU_NAMES: ReadonlySet<string> = new Set([DCGM_UTIL, ...Object.values(OWN_GPU_UTIL)]);
+
+function wanted(engine: EngineKind, names: readonly string[]): ReadonlySet<string> {
+  const own = OWN_GPU_UTIL[engine];
+  return new Set([...names, DCGM_UTIL, ...(own === undefined ? [] : [own])]);
+}
+
 const WANTED: Readonly<Record<EngineKind, ReadonlySet<string>>> = {
-  vllm: new Set(VLLM),
-  nim: new Set(NIM),
-  sglang: new Set(SGLANG),
-  tgi: new Set(TGI),
-  trtllm: new Set(TRTLLM),
+  vllm: wanted('vllm', VLLM),
+  nim: wanted('nim', NIM),
+  sglang: wanted('sglang', SGLANG),
+  tgi: wanted('tgi', TGI),
+  trtllm: wanted('trtllm', TRTLLM),
 };
 
 const NONE: readonly string[] = Object.freeze([]);
@@ -71,6 +92,7 @@ export function emptyTelemetry(): Telemetry {
     runningLoras: NONE,
     waitingLoras: NONE,
     maxLoras: 0,
+    gpuUtilization: NaN,
   };
 }
 
@@ -112,6 +134,26 @@ function adapterList(value: string | undefined): readonly string[] {
 
 function clamp01(v: number): number {
   return v > 1 ? 1 : v > 0 ? v : 0;
+}
+
+/** Mean utilisation (0..1) over the GPUs on the page: the engine's own gauge first, then DCGM's. */
+function readGpuUtilization(engine: EngineKind, samples: readonly Sample[]): number {
+  const own = OWN_GPU_UTIL[engine];
+  for (const [name, scale] of [
+    [own, 1],
+    [DCGM_UTIL, 100],
+  ] as const) {
+    if (name === undefined) continue;
+    let sum = 0;
+    let n = 0;
+    for (const s of samples) {
+      if (s.name !== name || !Number.isFinite(s.value)) continue;
+      sum += s.value / scale;
+      n++;
+    }
+    if (n > 0) return clamp01(sum / n);
+  }
+  return NaN;
 }
 
 function readVllmLike(samples: readonly Sample[], out: Telemetry): void {
@@ -162,6 +204,7 @@ function readTrtllm(samples: readonly Sample[], out: Telemetry): void {
   const req = new Map<string, number>();
   const kv = new Map<string, number>();
   for (const s of samples) {
+    if (GPU_NAMES.has(s.name)) continue;
     const table = s.name === 'nv_trt_llm_request_metrics' ? req : kv;
     const key = s.labels.request_type ?? s.labels.kv_cache_block_type;
     if (key !== undefined && Number.isFinite(s.value)) table.set(key, (table.get(key) ?? 0) + s.value);
@@ -189,8 +232,9 @@ export function readTelemetry(
   hints: EngineHints = {},
 ): boolean {
   const samples = parsePrometheusText(text, WANTED[engine]);
-  if (samples.length === 0) return false;
+  if (!samples.some((s) => !GPU_NAMES.has(s.name))) return false;
   Object.assign(out, emptyTelemetry());
+  out.gpuUtilization = readGpuUtilization(engine, samples);
   switch (engine) {
     case 'vllm':
     case 'nim':

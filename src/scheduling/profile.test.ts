@@ -148,6 +148,54 @@ describe('profile run', () => {
   });
 });
 
+describe('last scores (for gateway_endpoint_score)', () => {
+  it('keep each endpoint’s last clamped scores and weighted total, per scorer, across picks', () => {
+    const set = new EndpointSet({ engine: 'vllm', staleAfterMs: 0 });
+    for (let i = 0; i < 3; i++) set.upsert({ url: `http://10.0.3.${i + 1}:8000` });
+    const eps = [...set.all()];
+    eps[0]!.waiting = 2;
+    eps[1]!.kvUsage = 0.5;
+    const profile = profileFrom('default');
+    const board = profile.lastScores;
+    assert.deepEqual(board.scorers, [
+      'prefix-cache',
+      'queue-depth',
+      'kv-cache-utilization',
+      'session-affinity',
+    ]);
+    for (const e of eps) assert.ok(Number.isNaN(board.total(e)), 'nothing before the first pick');
+    const explain = emptyCycleState();
+    profile.pick(request(), eps, explain);
+    for (const c of explain.candidates) {
+      const e = eps.find((x) => x.id === c.endpoint)!;
+      board.scorers.forEach((name, s) => assert.equal(board.score(e, s), c.scores[name], `${e.id} ${name}`));
+      assert.equal(board.total(e), c.total);
+    }
+    // An endpoint filtered out keeps its last scores; the others are updated by the next pick.
+    eps[2]!.health = 'unhealthy';
+    eps[1]!.kvUsage = 1;
+    const before = board.total(eps[2]!);
+    profile.pick(request(), eps, null);
+    assert.equal(board.total(eps[2]!), before);
+    assert.equal(board.score(eps[1]!, 2), 0);
+    // A newcomer that reuses a departed endpoint's slot starts without scores.
+    set.remove(eps[2]!.id);
+    set.upsert({ url: 'http://10.0.3.9:8000' });
+    const newcomer = set.get('http://10.0.3.9:8000')!;
+    assert.equal(newcomer.slot, eps[2]!.slot);
+    assert.ok(Number.isNaN(board.total(newcomer)));
+    assert.ok(Number.isNaN(board.score(newcomer, 0)));
+  });
+
+  it('grows past the first 64 slots', () => {
+    const eps = pool(100);
+    const profile = profileFrom('default');
+    profile.pick(request(), eps, null);
+    assert.equal(profile.lastScores.score(eps[99]!, 1), 1); // idle: full queue-depth score
+    assert.ok(profile.lastScores.total(eps[99]!) > 0);
+  });
+});
+
 describe('buildProfile', () => {
   it('reports every problem with its path in one pass and builds nothing', () => {
     const r = buildProfile(

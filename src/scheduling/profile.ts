@@ -7,13 +7,17 @@ import type {
   SchedulingRequest,
   WeightedScorer,
 } from '../contracts/scheduling.ts';
+import { ScoreBoard } from './score-board.ts';
 
 // One scheduling profile: filters narrow the endpoints, each scorer rates the survivors in [0,1], the
 // framework sums score × weight, and the picker chooses. Scratch space (two candidate arrays, one score
 // buffer per scorer, the totals) belongs to the profile and is reused by every pick: a pick is
 // synchronous, so no two picks ever share it at once. The explanation is built only when asked for.
+// Each pick also leaves its scores in the score board (preallocated, indexed by endpoint slot) for the
+// gateway_endpoint_score metrics, read at scrape time.
 
 const ROUND = 1e4;
+const NO_ROWS = new Int32Array(0);
 
 function round(v: number): number {
   return Math.round(v * ROUND) / ROUND;
@@ -28,6 +32,7 @@ export class SchedulingProfile implements Profile {
   readonly filters: readonly Filter[];
   readonly scorers: readonly WeightedScorer[];
   readonly picker: Picker;
+  readonly lastScores: ScoreBoard;
   private readonly ping: EndpointView[] = [];
   private readonly pong: EndpointView[] = [];
   private buffers: Float64Array[];
@@ -43,6 +48,7 @@ export class SchedulingProfile implements Profile {
     this.picker = parts.picker;
     this.buffers = parts.scorers.map(() => new Float64Array(64));
     this.totals = new Float64Array(64);
+    this.lastScores = new ScoreBoard(parts.scorers.map((s) => s.scorer.name));
   }
 
   pick(
@@ -68,7 +74,11 @@ export class SchedulingProfile implements Profile {
     if (this.totals.length < n) this.grow(n);
     const totals = this.totals;
     totals.fill(0, 0, n);
-    for (let s = 0; s < this.scorers.length; s++) {
+    const count = this.scorers.length;
+    // Scores for the metrics: written straight into the board's rows (nothing to keep without scorers).
+    const rows = count === 0 ? NO_ROWS : this.lastScores.rows(input);
+    const board = this.lastScores.values;
+    for (let s = 0; s < count; s++) {
       const { scorer, weight } = this.scorers[s]!;
       if (weight === 0 && explain === null) continue;
       const buf = this.buffers[s]!;
@@ -77,9 +87,11 @@ export class SchedulingProfile implements Profile {
         const raw = buf[j]!;
         const v = raw > 1 ? 1 : raw > 0 ? raw : 0; // clamps, and NaN becomes 0
         buf[j] = v;
+        board[rows[j]! + s] = v;
         totals[j]! += v * weight;
       }
     }
+    if (count > 0) for (let j = 0; j < n; j++) board[rows[j]! + count] = totals[j]!;
     const index = n === 1 ? 0 : this.picker.pick(req, input, totals);
     const chosen = input[index] ?? input[0]!;
     for (const { scorer } of this.scorers) scorer.onPicked?.(req, chosen);

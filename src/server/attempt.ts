@@ -155,6 +155,7 @@ export async function attempt(
         'content-length': String(Buffer.byteLength(out.body)),
       });
       res.end(out.body);
+      ctx.capture?.body(out.body);
     }
     span?.end();
   } catch (thrown) {

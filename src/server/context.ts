@@ -63,5 +63,6 @@ export function createContext(init: ContextInit): RequestContext {
     explainWanted: init.debug,
     explain: null,
     trace: null,
+    capture: null,
   };
 }

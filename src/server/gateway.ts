@@ -138,7 +138,10 @@ export class Gateway {
   static async start(options: GatewayOptions): Promise<Gateway> {
     const { config } = options;
     const logger = options.logger ?? createLogger(config.logging.level);
-    const metrics = new GatewayMetrics({ process: config.metrics.process });
+    const metrics = new GatewayMetrics({
+      process: config.metrics.process,
+      maxLabelValues: config.metrics.max_label_values,
+    });
     const governance = await createGovernanceServices(config.governance, {
       ...governanceHooks(metrics, logger),
       peerCertificate: peerCertificateOf,

@@ -37,6 +37,7 @@ export async function proxy(
   const decision = route(runtime, ctx);
   ctx.route = decision.route;
   ctx.model = decision.model.name;
+  if (decision.payloadLog !== null) ctx.capture = decision.payloadLog.begin(ctx.api);
   if (decision.priority !== undefined) ctx.priority = decision.priority;
   const onRequestAt = ctx.trace === null ? 0 : performance.now();
   try {

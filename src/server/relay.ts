@@ -101,6 +101,7 @@ export async function relayStream(
   { st, deadline }: { st: StreamTranslator; deadline: ExchangeDeadline },
 ): Promise<void> {
   let lastOut: string | Buffer | null = null;
+  const capture = ctx.capture; // payload logging (null unless the route has log_payloads)
   try {
     await pump(upstream, res, {
       transform: (chunk) => {
@@ -109,6 +110,8 @@ export async function relayStream(
         if (out !== null) lastOut = out;
         if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
         if (out !== null && !res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+        // The capture reads the chunk in a microtask: after pump has written it to the client.
+        if (out !== null && capture !== null) queueMicrotask(() => capture.chunk(out));
         return out;
       },
       onResume: () => deadline.chunk(), // a slow reader is not an idle upstream
@@ -131,6 +134,7 @@ export async function relayStream(
   if (tail !== null) {
     if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
     res.write(tail);
+    capture?.chunk(tail);
   }
   if (st.error !== null) {
     // End without a fake [DONE]. Pass-through translators forward the upstream's own error event; for

@@ -24,6 +24,7 @@ Usage: switchyard sim [options]
   --max-num-batched-tokens N token budget per step (default 2048)
   --max-model-len N          context length (default 8192)
   --no-prefix-caching        disable automatic prefix caching
+  --gpu-metrics              add DCGM_FI_DEV_GPU_UTIL (busy share of the last simulated second)
   --output-min N, --output-max N   output length without max_tokens (default 16..256)
   --seed N                   make fault injection deterministic
   --error-rate F --error-status S --retry-after SECONDS
@@ -86,6 +87,7 @@ export function parseSimArgs(argv: readonly string[]): {
       'max-num-batched-tokens': num,
       'max-model-len': num,
       'no-prefix-caching': { type: 'boolean' },
+      'gpu-metrics': { type: 'boolean' },
       'output-min': num,
       'output-max': num,
       seed: num,
@@ -123,6 +125,7 @@ export function parseSimArgs(argv: readonly string[]): {
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
     enablePrefixCaching: v['no-prefix-caching'] === true ? false : undefined,
+    gpuMetrics: v['gpu-metrics'] === true ? true : undefined,
     output: drop({ min: n('output-min'), max: n('output-max') }),
     faults: drop({
       errorRate: n('error-rate'),

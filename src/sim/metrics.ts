@@ -8,6 +8,7 @@ import type { Scheduler } from './scheduler.ts';
 //   value is the wall-clock time and its labels are comma-joined adapter names, as vLLM sets them.
 // - SGLang: docs.sglang.io/references/production_metrics.
 // - TGI: huggingface.co/docs/text-generation-inference/reference/metrics (no labels).
+// - DCGM (optional): docs.nvidia.com/datacenter/dcgm, dcgm-exporter's DCGM_FI_DEV_GPU_UTIL{gpu,UUID,…}.
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -163,8 +164,19 @@ function tgiPage(s: Scheduler): string {
     .text();
 }
 
-/** The /metrics page for the scheduler's engine flavour. */
-export function renderMetrics(s: Scheduler): string {
+/** dcgm-exporter's utilisation gauge (integer percent, as DCGM reports it), labelled as the exporter does. */
+function dcgmPage(s: Scheduler): string {
+  return new Page()
+    .gauge('DCGM_FI_DEV_GPU_UTIL', 'GPU utilization (in %).', Math.round(s.gpuUtilization() * 100), {
+      gpu: '0',
+      UUID: 'GPU-00000000-0000-0000-0000-000000000000',
+      device: 'nvidia0',
+      modelName: 'Simulated GPU',
+    })
+    .text();
+}
+
+function enginePage(s: Scheduler): string {
   switch (s.config.engine) {
     case 'vllm':
       return vllmPage(s);
@@ -173,4 +185,10 @@ export function renderMetrics(s: Scheduler): string {
     case 'tgi':
       return tgiPage(s);
   }
+}
+
+/** The /metrics page for the scheduler's engine flavour (plus the DCGM gauge with `gpuMetrics`). */
+export function renderMetrics(s: Scheduler): string {
+  const page = enginePage(s);
+  return s.config.gpuMetrics ? page + dcgmPage(s) : page;
 }

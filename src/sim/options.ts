@@ -55,6 +55,11 @@ export interface SimConfig {
   readonly maxNumBatchedTokens: number;
   readonly maxModelLen: number;
   readonly enablePrefixCaching: boolean;
+  /**
+   * Add dcgm-exporter's DCGM_FI_DEV_GPU_UTIL to the /metrics page (the share of the last simulated second
+   * the engine spent running steps), as a page merged with a DCGM exporter's would carry.
+   */
+  readonly gpuMetrics: boolean;
   readonly perf: SimPerf;
   readonly output: SimOutputLength;
   readonly faults: SimFaults;
@@ -89,6 +94,7 @@ export const DEFAULT_SIM_CONFIG: SimConfig = Object.freeze({
   maxNumBatchedTokens: 2048,
   maxModelLen: 8192,
   enablePrefixCaching: true,
+  gpuMetrics: false,
   perf: { stepBaseMs: 12, decodeMsPerSeq: 0.1, prefillMsPerToken: 0.07, kvReadMsPer1kTokens: 0.085 },
   output: { min: 16, max: 256 },
   faults: {

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { EngineStats } from './engine-stats.ts';
+import { GpuBusy } from './gpu-busy.ts';
 import { KvCache } from './kv-cache.ts';
 import type { SimConfig } from './options.ts';
 import { stepMs } from './perf.ts';
@@ -18,6 +19,7 @@ import { Sequence, type SeqRequest } from './sequence.ts';
 const MAX_STEPS_PER_TICK = 64;
 
 interface Step {
+  readonly startAt: number;
   readonly endAt: number;
   readonly seqs: Sequence[];
   readonly tokens: number[];
@@ -27,6 +29,7 @@ export class Scheduler {
   readonly config: SimConfig;
   readonly kv: KvCache;
   readonly stats = new EngineStats();
+  private readonly busy = new GpuBusy();
   private readonly waiting: Sequence[] = [];
   private readonly running: Sequence[] = [];
   private readonly loras = new Map<string, number>();
@@ -57,6 +60,11 @@ export class Scheduler {
     for (const seq of which === 'running' ? this.running : this.waiting)
       if (seq.request.lora !== null) names.add(seq.request.lora);
     return [...names];
+  }
+
+  /** Share (0..1) of the last simulated second during which a step ran: DCGM's GPU utilisation. */
+  gpuUtilization(): number {
+    return this.busy.fraction(this.now(), 1000 * this.config.timeScale, this.pending);
   }
 
   /** Sum over running sequences of prompt + max output tokens (TGI's batch_current_max_tokens). */
@@ -199,7 +207,7 @@ export class Scheduler {
       prefillTokens: prefill,
       contextTokens: context,
     });
-    return { endAt: t + ms * this.config.timeScale, seqs, tokens };
+    return { startAt: t, endAt: t + ms * this.config.timeScale, seqs, tokens };
   }
 
   /** Apply a finished step: advance computation, register full blocks, emit tokens, finish sequences. */
@@ -207,6 +215,7 @@ export class Scheduler {
     const { blockSize } = this.config;
     this.stats.steps++;
     this.lastEnd = step.endAt;
+    this.busy.add(step.startAt, step.endAt);
     for (let k = 0; k < step.seqs.length; k++) {
       const seq = step.seqs[k];
       if (seq === undefined || seq.state !== 'running') continue; // aborted or preempted meanwhile

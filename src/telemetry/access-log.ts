@@ -3,7 +3,8 @@ import type { DestinationStream } from 'pino';
 import type { RequestContext } from '../contracts/request.ts';
 
 // The operator log: JSON lines through pino, written asynchronously. The access log is one line per
-// request with what an operator needs to answer "what happened to request X": never prompts or outputs.
+// request with what an operator needs to answer "what happened to request X". Prompts and outputs only
+// on routes that enable `log_payloads`, redacted (payload-log.ts).
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   const dest = destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
@@ -37,6 +38,7 @@ export function accessLogLine(ctx: RequestContext): Record<string, unknown> {
     ttft_ms: ctx.ttftMs === null ? null : Math.round(ctx.ttftMs * 100) / 100,
     upstream_ms: Math.round(ctx.upstreamMs * 100) / 100,
     ...(ctx.explain !== null ? { explain: ctx.explain } : {}),
+    ...(ctx.capture !== null ? ctx.capture.fields(ctx) : {}),
   };
 }
 

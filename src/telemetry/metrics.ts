@@ -2,12 +2,22 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RequestContext } from '../contracts/request.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import type { PoolProvider } from '../upstream/pool-provider.ts';
-import type { EndpointState } from '../contracts/scheduling.ts';
+import { labelCaps, type LabelCaps } from './label-cap.ts';
+import { registerPoolGauges } from './pool-metrics.ts';
 
 // Prometheus metrics, one registry per gateway (so tests can run several gateways in one process).
-// Label values come only from config (route, model, provider and target names) or from closed sets
-// (status codes, error codes, token types): never from raw client input, so cardinality stays bounded.
-// Requests for an unknown model are counted under model="(unknown)".
+// Label values come only from config (route, model, provider and target names), from discovery
+// (endpoints) or from closed sets (status codes, error codes, token types): never from raw client input.
+// Requests for an unknown model are counted under model="(unknown)". The labels a request steers
+// (model, route, target, endpoint) are also capped at `metrics.max_label_values` distinct values each;
+// later values are counted as "other" (label-cap.ts).
+
+export interface MetricsOptions {
+  /** Include prom-client's process metrics. */
+  readonly process: boolean;
+  /** Distinct values per request-steered label (default 100). */
+  readonly maxLabelValues?: number;
+}
 
 interface GenAiChildren {
   readonly duration: { observe(v: number): void };
@@ -76,9 +86,11 @@ export class GatewayMetrics {
   readonly genAiTpot: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
   /** Set by the gateway: the pools of the current Runtime. */
   poolSource: () => readonly PoolProvider[] = () => [];
+  readonly caps: LabelCaps;
 
-  constructor(options: { process: boolean }) {
+  constructor(options: MetricsOptions) {
     const registers = [this.registry];
+    this.caps = labelCaps(options.maxLabelValues ?? 100);
     this.requests = new Counter({
       name: 'gateway_requests_total',
       help: 'Requests by route, public model, provider, chosen target (split arm) and HTTP status.',
@@ -230,55 +242,7 @@ export class GatewayMetrics {
       labelNames: ['pool', 'endpoint'],
       registers,
     });
-    const pools = (): readonly PoolProvider[] => this.poolSource();
-    new Gauge({
-      name: 'gateway_queue_depth',
-      help: "Requests waiting in a pool's flow-control queue, per priority class.",
-      labelNames: ['pool', 'class'],
-      registers,
-      collect() {
-        this.reset();
-        for (const p of pools())
-          for (const [cls, depth] of Object.entries(p.scheduler.queueDepths()))
-            this.labels(p.name, cls).set(depth);
-      },
-    });
-    const endpointGauge = (name: string, help: string, read: (e: EndpointState) => number): void => {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['pool', 'endpoint'],
-        registers,
-        collect() {
-          this.reset();
-          for (const p of pools())
-            for (const e of p.scheduler.endpoints.all()) this.labels(p.name, e.id).set(read(e));
-        },
-      });
-    };
-    endpointGauge(
-      'gateway_endpoint_queue_depth',
-      'Waiting requests on each pool endpoint, as scraped.',
-      (e) => e.waiting,
-    );
-    endpointGauge(
-      'gateway_endpoint_running',
-      'Running requests on each pool endpoint, as scraped.',
-      (e) => e.running,
-    );
-    endpointGauge(
-      'gateway_endpoint_kv_cache_usage',
-      'KV-cache use (0..1) of each pool endpoint, as scraped.',
-      (e) => e.kvUsage,
-    );
-    endpointGauge(
-      'gateway_endpoint_in_flight',
-      'Requests the gateway has in flight to each pool endpoint.',
-      (e) => e.inFlight,
-    );
-    endpointGauge('gateway_endpoint_up', '1 when the endpoint is healthy, not stale and not ejected.', (e) =>
-      e.health !== 'unhealthy' && !e.stale && !e.ejected ? 1 : 0,
-    );
+    registerPoolGauges({ registers, pools: () => this.poolSource(), endpointCap: this.caps.endpoint });
     if (options.process) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -298,12 +262,17 @@ export class GatewayMetrics {
   upstreamEvents(): UpstreamEvents {
     return {
       ejection: (provider, endpoint, ejected) => {
-        if (ejected) this.ejections.labels(provider, endpoint).inc();
-        this.ejected.labels(provider, endpoint).set(ejected ? 1 : 0);
+        const ep = this.caps.endpoint.fold(endpoint);
+        if (ejected) this.ejections.labels(provider, ep).inc();
+        this.ejected.labels(provider, ep).set(ejected ? 1 : 0);
       },
-      health: (provider, endpoint, healthy) => this.healthy.labels(provider, endpoint).set(healthy ? 1 : 0),
+      health: (provider, endpoint, healthy) =>
+        this.healthy.labels(provider, this.caps.endpoint.fold(endpoint)).set(healthy ? 1 : 0),
       retry: (provider, reason) => this.retries.labels(provider, reason).inc(),
-      fallback: (model, from, to, reason) => this.fallbacks.labels(model, from, to, reason).inc(),
+      fallback: (model, from, to, reason) => {
+        const { model: models, target } = this.caps;
+        this.fallbacks.labels(models.fold(model), target.fold(from), target.fold(to), reason).inc();
+      },
       retryBudgetExhausted: (provider) => this.retryBudgetExhausted.labels(provider).inc(),
     };
   }
@@ -353,17 +322,14 @@ export class GatewayMetrics {
 
   /** Record a finished request. Called once per request, whatever its outcome. */
   observe(ctx: RequestContext): void {
-    const model = ctx.model === '' ? '(unknown)' : ctx.model;
-    const key = `${ctx.route}\u0000${model}\u0000${ctx.provider ?? ''}\u0000${ctx.target ?? ''}\u0000${ctx.status}`;
+    const caps = this.caps;
+    const model = caps.model.fold(ctx.model === '' ? '(unknown)' : ctx.model);
+    const route = caps.route.fold(ctx.route);
+    const target = ctx.target === null ? '' : caps.target.fold(ctx.target);
+    const key = `${route}\u0000${model}\u0000${ctx.provider ?? ''}\u0000${target}\u0000${ctx.status}`;
     let counter = this.requestChildren.get(key);
     if (counter === undefined) {
-      counter = this.requests.labels(
-        ctx.route,
-        model,
-        ctx.provider ?? '',
-        ctx.target ?? '',
-        String(ctx.status),
-      );
+      counter = this.requests.labels(route, model, ctx.provider ?? '', target, String(ctx.status));
       this.requestChildren.set(key, counter);
     }
     counter.inc();
@@ -384,11 +350,11 @@ export class GatewayMetrics {
       ctx.target !== null &&
       this.poolNames.has(ctx.provider)
     ) {
-      this.picks.labels(ctx.provider, ctx.endpoint).inc();
+      this.picks.labels(ctx.provider, caps.endpoint.fold(ctx.endpoint)).inc();
     }
     if (ctx.costUsd !== null && ctx.costUsd > 0) this.cost.labels(model, ctx.provider ?? '').inc(ctx.costUsd);
     if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode))
-      this.rejections.labels(ctx.errorCode, ctx.route).inc();
+      this.rejections.labels(ctx.errorCode, route).inc();
     if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {
       this.upstreamErrors.labels(ctx.provider, ctx.errorCode).inc();
     }

@@ -58,6 +58,7 @@ export function testContext(init: ContextInit = {}): RequestContext {
     explainWanted: false,
     explain: null,
     trace: null,
+    capture: null,
   };
 }
 
