@@ -1,7 +1,8 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { RequestContext } from '../contracts/request.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import type { PoolProvider } from '../upstream/pool-provider.ts';
+import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import { labelCaps, type LabelCaps } from './label-cap.ts';
 import { registerPoolGauges } from './pool-metrics.ts';
 
@@ -60,11 +61,11 @@ const OVERHEAD_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0
 
 export class GatewayMetrics {
   readonly registry = new Registry();
-  readonly requests: Counter<'route' | 'model' | 'provider' | 'target' | 'status'>;
-  readonly duration: Histogram<'model'>;
-  readonly ttft: Histogram<'model'>;
-  readonly overhead: Histogram<'model'>;
-  readonly tokens: Counter<'model' | 'type'>;
+  readonly requests: FastCounter<'route' | 'model' | 'provider' | 'target' | 'status'>;
+  readonly duration: FastHistogram<'model'>;
+  readonly ttft: FastHistogram<'model'>;
+  readonly overhead: FastHistogram<'model'>;
+  readonly tokens: FastCounter<'model' | 'type'>;
   readonly inFlight: Gauge;
   readonly upstreamErrors: Counter<'provider' | 'code'>;
   readonly reloads: Counter<'result'>;
@@ -80,10 +81,10 @@ export class GatewayMetrics {
   readonly rejections: Counter<'reason' | 'route'>;
   readonly cost: Counter<'model' | 'provider'>;
   readonly picks: Counter<'pool' | 'endpoint'>;
-  readonly genAiTokens: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
-  readonly genAiDuration: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly genAiTtft: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
-  readonly genAiTpot: Histogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly genAiTokens: FastHistogram<'gen_ai_operation_name' | 'gen_ai_request_model' | 'gen_ai_token_type'>;
+  readonly genAiDuration: FastHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly genAiTtft: FastHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
+  readonly genAiTpot: FastHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
   /** Set by the gateway: the pools of the current Runtime. */
   poolSource: () => readonly PoolProvider[] = () => [];
   readonly caps: LabelCaps;
@@ -91,34 +92,34 @@ export class GatewayMetrics {
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
     this.caps = labelCaps(options.maxLabelValues ?? 100);
-    this.requests = new Counter({
+    this.requests = new FastCounter({
       name: 'gateway_requests_total',
       help: 'Requests by route, public model, provider, chosen target (split arm) and HTTP status.',
       labelNames: ['route', 'model', 'provider', 'target', 'status'],
       registers,
     });
-    this.duration = new Histogram({
+    this.duration = new FastHistogram({
       name: 'gateway_inference_duration_seconds',
       help: 'Time from request arrival to the end of the response, per public model.',
       labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.ttft = new Histogram({
+    this.ttft = new FastHistogram({
       name: 'gateway_time_to_first_token_seconds',
       help: 'Time from request arrival to the first streamed byte sent to the client, per model.',
       labelNames: ['model'],
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.overhead = new Histogram({
+    this.overhead = new FastHistogram({
       name: 'gateway_overhead_seconds',
       help: 'Time spent in the gateway itself (request duration minus time waiting on upstreams).',
       labelNames: ['model'],
       buckets: OVERHEAD_BUCKETS,
       registers,
     });
-    this.tokens = new Counter({
+    this.tokens = new FastCounter({
       name: 'gateway_tokens_total',
       help: 'Tokens by model and type (input, output, cached_input, cache_write, reasoning).',
       labelNames: ['model', 'type'],
@@ -208,28 +209,28 @@ export class GatewayMetrics {
     });
     // OpenTelemetry GenAI semantic-convention metrics, in Prometheus naming.
     const genai = ['gen_ai_operation_name', 'gen_ai_request_model'] as const;
-    this.genAiTokens = new Histogram({
+    this.genAiTokens = new FastHistogram({
       name: 'gen_ai_client_token_usage',
       help: 'Tokens per request by type (input, output), OpenTelemetry GenAI convention.',
       labelNames: [...genai, 'gen_ai_token_type'],
       buckets: [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304],
       registers,
     });
-    this.genAiDuration = new Histogram({
+    this.genAiDuration = new FastHistogram({
       name: 'gen_ai_client_operation_duration_seconds',
       help: 'Request duration, OpenTelemetry GenAI convention.',
       labelNames: genai,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.genAiTtft = new Histogram({
+    this.genAiTtft = new FastHistogram({
       name: 'gen_ai_server_time_to_first_token_seconds',
       help: 'Time to first token of streamed responses, OpenTelemetry GenAI convention.',
       labelNames: genai,
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.genAiTpot = new Histogram({
+    this.genAiTpot = new FastHistogram({
       name: 'gen_ai_server_time_per_output_token_seconds',
       help: 'Time per output token after the first (streams), OpenTelemetry GenAI convention.',
       labelNames: genai,
