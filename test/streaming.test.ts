@@ -56,6 +56,27 @@ describe('streaming', () => {
     assert.equal(gw.accessLogs().find((l) => l.outcome === 'aborted').status, 499);
   });
 
+  it('ends the client stream at [DONE] without waiting for the upstream to close', async () => {
+    const frames = chatChunks('m', ['a', 'b'], true).map((f) => `data: ${JSON.stringify(f)}\n\n`);
+    const usage = { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 };
+    upstream.script('/v1/chat/completions', {
+      chunks: [
+        frames.join('') + `data: ${JSON.stringify({ id: 'x', choices: [], usage })}\n\ndata: [DONE]\n\n`,
+        ': after the end\n\n',
+      ],
+      frameDelayMs: 600,
+    });
+    const started = performance.now();
+    const r = await streamText(chat, body);
+    const took = performance.now() - started;
+    assert.equal(r.status, 200);
+    assert.ok(r.text.endsWith('data: [DONE]\n\n'), r.text);
+    assert.ok(!r.text.includes('after the end'));
+    assert.ok(took < 500, `the client waited ${took.toFixed(0)} ms for the upstream to close`);
+    // The exchange itself still completes (and is logged with its usage) once the upstream ends.
+    await waitFor(() => gw.accessLogs().some((l) => l.input_tokens === 5 && l.outcome === 'ok'), 3000);
+  });
+
   it('a stream cut mid-way ends with an error event and no [DONE]', async () => {
     upstream.script('/v1/chat/completions', {
       sse: chatChunks('m', ['a', 'b', 'c', 'd'], true),

@@ -40,6 +40,12 @@ export interface StreamTranslator {
   readonly usage: Usage | null;
   /** The upstream signalled a proper end ([DONE], message_stop…). A stream that ends without it was cut. */
   readonly done: boolean;
+  /**
+   * Nothing the upstream may still send matters to the client (OpenAI's [DONE] is its last event; with
+   * Bedrock, usage follows messageStop, so there it is never set). The relay then ends the client's
+   * response at once. Absent means false.
+   */
+  readonly complete?: boolean;
   /** An error event the upstream sent inside the stream, if any. */
   readonly error: GatewayError | null;
   /** Content was produced (a token reached the client). Failover is only safe before this. */

@@ -102,14 +102,23 @@ export async function relayStream(
 ): Promise<void> {
   let lastOut: string | Buffer | null = null;
   const capture = ctx.capture; // payload logging (null unless the route has log_payloads)
+  // Set once the stream's last event has gone out: the client's response is ended then, in the same
+  // write as that event, rather than on the upstream's end (a later read, and one more write).
+  let finished = false;
   try {
     await pump(upstream, res, {
       transform: (chunk) => {
         deadline.chunk();
+        if (finished) return null; // nothing follows the last event
         const out = st.push(chunk);
         if (out !== null) lastOut = out;
         if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
         if (out !== null && !res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+        if (st.complete === true && st.error === null) {
+          finished = true;
+          finish(ctx, res, st, out);
+          return null;
+        }
         // The capture reads the chunk in a microtask: after pump has written it to the client.
         if (out !== null && capture !== null) queueMicrotask(() => capture.chunk(out));
         return out;
@@ -129,6 +138,7 @@ export async function relayStream(
     }
     throw failure;
   }
+  if (finished) return;
   const tail = st.end();
   takeUsage(ctx, st);
   if (tail !== null) {
@@ -153,6 +163,28 @@ export async function relayStream(
       'upstream_stream_error',
       'The upstream stream ended before the response was complete.',
     );
+  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+  res.end();
+}
+
+/** The stream is complete: its last bytes, anything the translator still holds, and the end, in one go. */
+function finish(
+  ctx: RequestContext,
+  res: ServerResponse,
+  st: StreamTranslator,
+  out: string | Buffer | null,
+): void {
+  const tail = st.end();
+  takeUsage(ctx, st);
+  if (out !== null) {
+    res.write(out);
+    ctx.capture?.chunk(out);
+  }
+  if (tail !== null) {
+    if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+    res.write(tail);
+    ctx.capture?.chunk(tail);
+  }
   if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
   res.end();
 }

@@ -43,6 +43,11 @@ class OpenAIPassThroughStream implements StreamTranslator {
   private readonly framer = new SseFramer();
   private readonly dropUsageFrame: boolean;
 
+  /** [DONE] is the stream's last event: whatever follows it is not for the client. */
+  get complete(): boolean {
+    return this.done;
+  }
+
   constructor(input: TranslateInput) {
     this.dropUsageFrame = !input.clientWantsUsage && (input.api === 'chat' || input.api === 'completions');
   }
