@@ -100,3 +100,12 @@ export function tableName(name: string): string {
   if (!IDENT.test(name)) throw new Error(`invalid table name "${name}"`);
   return name;
 }
+
+/**
+ * PostgreSQL DDL for a table, as one simple query (so one implicit transaction) behind a transaction-scoped
+ * advisory lock on the table's name. CREATE … IF NOT EXISTS is not safe against a concurrent creation (the
+ * loser fails on pg_type's unique index), and replicas starting together create their tables at once.
+ */
+export function lockedDdl(table: string, statements: readonly string[]): string {
+  return [`SELECT pg_advisory_xact_lock(hashtext('${tableName(table)}'))`, ...statements].join(';\n');
+}

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { loadPg } from '../core/optional-deps.ts';
 import type { KeyFields, KeyFilter, KeyRecord, KeyStore } from '../contracts/governance.ts';
 import { applyKeyFields } from './key-secrets.ts';
-import { KEY_COLUMNS, keyFromRow, keyTableColumns, keyToRow, tableName } from './key-rows.ts';
+import { KEY_COLUMNS, keyFromRow, keyTableColumns, keyToRow, lockedDdl, tableName } from './key-rows.ts';
 
 // Keys in PostgreSQL, shared by every replica. The table is created on first use.
 
@@ -41,7 +41,9 @@ export class PgKeyStore implements KeyStore {
 
   async #query(sql: string, args: unknown[]): Promise<Record<string, unknown>[]> {
     this.#ready ??= this.#pool
-      .query(`CREATE TABLE IF NOT EXISTS ${this.#table} (${keyTableColumns('BIGINT')})`)
+      .query(
+        lockedDdl(this.#table, [`CREATE TABLE IF NOT EXISTS ${this.#table} (${keyTableColumns('BIGINT')})`]),
+      )
       .then(
         () => undefined,
         (err: unknown) => {

@@ -7,7 +7,7 @@ import type {
   UsageRecord,
   UsageTotals,
 } from '../contracts/governance.ts';
-import { tableName } from './key-rows.ts';
+import { lockedDdl, tableName } from './key-rows.ts';
 import { pgPool } from './key-store-pg.ts';
 import {
   cursor,
@@ -67,7 +67,7 @@ export class PgLedgerBackend implements LedgerBackend {
     for (const [suffix, columns] of LEDGER_INDEXES) {
       ddl.push(`CREATE INDEX IF NOT EXISTS ${bare}_${suffix} ON ${t} (${columns})`);
     }
-    await this.#pool.query(ddl.join(';\n'));
+    await this.#pool.query(lockedDdl(t, ddl));
   }
 
   async insert(records: readonly UsageRecord[]): Promise<void> {
