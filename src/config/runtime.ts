@@ -66,6 +66,8 @@ export class Runtime {
   /** The GET /v1/models body, serialised once. */
   readonly modelList: Buffer;
   readonly generation: number;
+  /** Every policy instance of this Runtime (global and per route), e.g. for scrape-time metrics. */
+  readonly policies: readonly Policy[];
   private readonly providers: readonly Provider[];
   private readonly pools: OriginPools;
   private users = 0;
@@ -81,6 +83,7 @@ export class Runtime {
     this.providers = parts.providers;
     this.pools = parts.pools;
     this.generation = generation;
+    this.policies = parts.policies;
     Object.freeze(this.routes);
   }
 

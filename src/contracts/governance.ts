@@ -223,6 +223,22 @@ export interface BudgetEvent {
   readonly limit: number;
 }
 
+/** The remaining amount of one budget in use, read without changing it (gateway_budget_remaining). */
+export interface BudgetRemaining {
+  readonly scope: LimitScope;
+  readonly id: string;
+  readonly metric: 'tokens' | 'usd';
+  readonly window: BudgetWindow;
+  /** Tokens, or USD for usd; never below 0. */
+  readonly remaining: number;
+}
+
+/** A policy that reports the budgets it has charged since it was built (the budget policy). */
+export interface BudgetReporter {
+  /** Rejects when the quota store cannot be read (Redis down). */
+  budgetsInUse(): Promise<readonly BudgetRemaining[]>;
+}
+
 // ---- Prices ---------------------------------------------------------------------------------------
 
 /** USD per 1M tokens. Missing cached/cache-write/reasoning prices fall back to input/output. */

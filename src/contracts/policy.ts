@@ -36,6 +36,11 @@ export interface PolicyServices {
   log(level: 'info' | 'warn' | 'error', msg: string, data?: Record<string, unknown>): void;
   /** Keys, quotas, prices and the ledger, shared by governance policies across reloads. */
   readonly governance?: GovernanceServices;
+  /**
+   * `metrics.max_label_values`: the most distinct values a policy may report under one metric label
+   * (e.g. the ids of gateway_budget_remaining). Absent: 100.
+   */
+  readonly maxLabelValues?: number;
 }
 
 export interface PolicyFactory<P = unknown> {

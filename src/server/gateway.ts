@@ -21,6 +21,7 @@ import type { Runtime } from '../config/runtime.ts';
 import type { Config } from '../config/schema.ts';
 import { AccessLog, createLogger } from '../telemetry/access-log.ts';
 import { GatewayMetrics } from '../telemetry/metrics.ts';
+import { budgetsOf } from '../telemetry/budget-metrics.ts';
 import { handleInference, type HandlerDeps } from './handler.ts';
 import { sendError, sendJson, type Surface } from './respond.ts';
 import { countTokensRequest, COUNT_TOKENS } from './count-tokens.ts';
@@ -75,6 +76,7 @@ export class Gateway {
     const services: PolicyServices = {
       log: (level, msg, data) => this.logger[level](data ?? {}, msg),
       governance: parts.governance,
+      maxLabelValues: config.metrics.max_label_values,
     };
     this.deps = { services, events: this.metrics.upstreamEvents() };
     this.budget = new RetryBudget(config.resilience.retry_budget, config.resilience.min_retry_concurrency);
@@ -103,6 +105,8 @@ export class Gateway {
       }
       return cachedPools;
     };
+    // Only budget policies report: a gateway without one has no gateway_budget_remaining samples.
+    this.metrics.budgetSource = () => budgetsOf(this.runtime.policies);
     const s = config.server;
     const http = {
       maxHeaderSize: s.limits.headers,

@@ -1,7 +1,9 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { BudgetRemaining } from '../contracts/governance.ts';
 import type { RequestContext } from '../contracts/request.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import type { PoolProvider } from '../upstream/pool-provider.ts';
+import { registerBudgetGauge } from './budget-metrics.ts';
 import { FastCounter, FastHistogram } from './fast-metrics.ts';
 import { labelCaps, type LabelCaps } from './label-cap.ts';
 import { registerPoolGauges } from './pool-metrics.ts';
@@ -43,6 +45,7 @@ interface ModelChildren {
   readonly overhead: { observe(v: number): void };
   readonly input: { inc(v: number): void };
   readonly output: { inc(v: number): void };
+  readonly cacheHits: { inc(): void };
 }
 
 const REJECTIONS: ReadonlySet<string> = new Set([
@@ -66,6 +69,7 @@ export class GatewayMetrics {
   readonly ttft: FastHistogram<'model'>;
   readonly overhead: FastHistogram<'model'>;
   readonly tokens: FastCounter<'model' | 'type'>;
+  readonly promptCacheHits: FastCounter<'model'>;
   readonly inFlight: Gauge;
   readonly upstreamErrors: Counter<'provider' | 'code'>;
   readonly reloads: Counter<'result'>;
@@ -87,6 +91,8 @@ export class GatewayMetrics {
   readonly genAiTpot: FastHistogram<'gen_ai_operation_name' | 'gen_ai_request_model'>;
   /** Set by the gateway: the pools of the current Runtime. */
   poolSource: () => readonly PoolProvider[] = () => [];
+  /** Set by the gateway: the remaining amounts of the budgets in use (gateway_budget_remaining). */
+  budgetSource: () => Promise<readonly BudgetRemaining[]> = () => Promise.resolve([]);
   readonly caps: LabelCaps;
 
   constructor(options: MetricsOptions) {
@@ -123,6 +129,12 @@ export class GatewayMetrics {
       name: 'gateway_tokens_total',
       help: 'Tokens by model and type (input, output, cached_input, cache_write, reasoning).',
       labelNames: ['model', 'type'],
+      registers,
+    });
+    this.promptCacheHits = new FastCounter({
+      name: 'gateway_prompt_cache_hits_total',
+      help: "Requests whose usage reported cached input tokens (the provider's prompt cache), per model.",
+      labelNames: ['model'],
       registers,
     });
     this.inFlight = new Gauge({
@@ -244,6 +256,7 @@ export class GatewayMetrics {
       registers,
     });
     registerPoolGauges({ registers, pools: () => this.poolSource(), endpointCap: this.caps.endpoint });
+    registerBudgetGauge({ registers, budgets: () => this.budgetSource() });
     if (options.process) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -292,6 +305,7 @@ export class GatewayMetrics {
         overhead: this.overhead.labels(model),
         input: this.tokens.labels(model, 'input'),
         output: this.tokens.labels(model, 'output'),
+        cacheHits: this.promptCacheHits.labels(model),
       };
       this.perModel.set(model, c);
     }
@@ -342,7 +356,10 @@ export class GatewayMetrics {
     this.observeGenAi(c, model, ctx);
     if (u.inputTokens > 0) c.input.inc(u.inputTokens);
     if (u.outputTokens > 0) c.output.inc(u.outputTokens);
-    if (u.cachedInputTokens > 0) this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
+    if (u.cachedInputTokens > 0) {
+      this.tokens.labels(model, 'cached_input').inc(u.cachedInputTokens);
+      c.cacheHits.inc();
+    }
     if (u.cacheWriteTokens > 0) this.tokens.labels(model, 'cache_write').inc(u.cacheWriteTokens);
     if (u.reasoningTokens > 0) this.tokens.labels(model, 'reasoning').inc(u.reasoningTokens);
     if (

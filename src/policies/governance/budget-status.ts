@@ -1,8 +1,9 @@
 import type { BudgetRule, CalendarSource, LimitScope, QuotaStore } from '../../contracts/governance.ts';
-import { BUDGET_METRICS, budgetCounter, NANO } from './budget.ts';
+import { BUDGET_METRICS, budgetCounter, NANO } from './budget-counter.ts';
 
-// Remaining budget for one key, user, team or tenant: what the admin API shows. Reads the same counters
-// the budget policy charges, without changing them.
+// Remaining budget for one key, user, team or tenant: what the admin API and the
+// gateway_budget_remaining gauge show. Reads the same counters the budget policy charges, without
+// changing them.
 
 export interface BudgetStatus {
   readonly scope: LimitScope;
@@ -17,21 +18,43 @@ export interface BudgetStatus {
   readonly resetAt: number;
 }
 
-export async function budgetStatus(
-  services: { readonly quotas: QuotaStore; readonly calendar: CalendarSource; readonly clock: () => number },
+type StatusServices = {
+  readonly quotas: QuotaStore;
+  readonly calendar: CalendarSource;
+  readonly clock: () => number;
+};
+
+/** One subject and the rules that may apply to it (those of other scopes or ids are skipped). */
+export interface BudgetQuery {
+  readonly rules: readonly BudgetRule[];
+  readonly subject: { readonly scope: LimitScope; readonly id: string };
+}
+
+export function budgetStatus(
+  services: StatusServices,
   rules: readonly BudgetRule[],
   subject: { readonly scope: LimitScope; readonly id: string },
+): Promise<BudgetStatus[]> {
+  return budgetStatuses(services, [{ rules, subject }]);
+}
+
+/** The status of every applicable budget of several subjects, read with one `peek`. */
+export async function budgetStatuses(
+  services: StatusServices,
+  queries: readonly BudgetQuery[],
 ): Promise<BudgetStatus[]> {
   const now = services.clock();
   const rows: Omit<BudgetStatus, 'used' | 'remaining' | 'resetAt'>[] = [];
   const counters = [];
-  for (const rule of rules) {
-    if (rule.scope !== subject.scope || (rule.id !== null && rule.id !== subject.id)) continue;
-    for (const metric of BUDGET_METRICS) {
-      const limit = rule[metric];
-      if (limit === null) continue;
-      counters.push(budgetCounter(services.calendar, { rule, value: subject.id, metric, now }));
-      rows.push({ scope: rule.scope, id: subject.id, metric, window: rule.window, limit });
+  for (const { rules, subject } of queries) {
+    for (const rule of rules) {
+      if (rule.scope !== subject.scope || (rule.id !== null && rule.id !== subject.id)) continue;
+      for (const metric of BUDGET_METRICS) {
+        const limit = rule[metric];
+        if (limit === null) continue;
+        counters.push(budgetCounter(services.calendar, { rule, value: subject.id, metric, now }));
+        rows.push({ scope: rule.scope, id: subject.id, metric, window: rule.window, limit });
+      }
     }
   }
   if (counters.length === 0) return [];

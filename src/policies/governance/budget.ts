@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type {
   BudgetEvent,
+  BudgetReporter,
   BudgetRule,
-  CalendarSource,
   CounterWindow,
   GovernanceServices,
   KeyRecord,
@@ -11,12 +11,14 @@ import type { PolicyFactory } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import { GatewayError } from '../../core/errors.ts';
 import { CounterPolicy, type Share } from './admission.ts';
+import { BUDGET_METRICS, type BudgetMetric, NANO } from './budget-counter.ts';
+import { budgetStatuses, type BudgetQuery, type BudgetStatus } from './budget-status.ts';
+import { BudgetsInUse } from './budgets-in-use.ts';
 import {
   appliesTo,
   type Caps,
   CounterKeys,
   capsFor,
-  counterKey,
   formatResetDuration,
   mergeCounters,
   type Planned,
@@ -39,6 +41,9 @@ import { tokenEstimate } from './token-estimate.ts';
 //
 // Each request reserves its estimate (prompt tokens + completion budget; USD from the model's price) and
 // settles to actual usage in onEnd. USD is counted in integer nano-dollars.
+//
+// The scope values charged are remembered in a bounded set (budgets-in-use.ts, one lookup per counter per
+// request), so the gateway_budget_remaining gauge can read their remaining amounts when scraped.
 
 export const budgetParams = z.strictObject({
   budgets: z.array(budgetRule).default([]),
@@ -53,24 +58,8 @@ export type BudgetServices = Pick<
   'quotas' | 'prices' | 'estimation' | 'calendar' | 'clock' | 'onBudgetEvent'
 >;
 
-type Metric = 'tokens' | 'usd';
-export const BUDGET_METRICS: readonly Metric[] = ['tokens', 'usd'];
+type Metric = BudgetMetric;
 const METRICS = BUDGET_METRICS;
-/** USD is counted in integer nano-dollars. */
-export const NANO = 1e9;
-
-/** The counter a budget rule uses for one scope value and metric at time `now`. */
-export function budgetCounter(
-  calendar: CalendarSource,
-  spec: { readonly rule: BudgetRule; readonly value: string; readonly metric: Metric; readonly now: number },
-): { key: string; window: CounterWindow } {
-  const { rule, value, metric, now } = spec;
-  const w = rule.window;
-  const tag = w.kind === 'rolling' ? `r${w.ms}` : w.unit;
-  const window: CounterWindow =
-    w.kind === 'rolling' ? slidingWindow(w.ms) : { kind: 'fixed', ...calendar.window(w.unit, now) };
-  return { key: counterKey('bg', rule.scope, value, `${metric}:${tag}`), window };
-}
 
 /** One counter of a rule, worked out once: everything but the scope value, window and amount. */
 interface Meta {
@@ -115,17 +104,34 @@ function compiledOf(record: KeyRecord): readonly Compiled[] {
   return rules;
 }
 
-class BudgetPolicy extends CounterPolicy<Meta> {
+class BudgetPolicy extends CounterPolicy<Meta> implements BudgetReporter {
   readonly type = 'budget';
+  readonly #params: BudgetParams;
   readonly #rules: readonly Compiled[];
   readonly #keyBudgets: boolean;
   readonly #services: BudgetServices;
+  readonly #inUse: BudgetsInUse;
 
-  constructor(name: string, params: BudgetParams, services: BudgetServices) {
-    super(name, services, params.budgets.length > 0);
+  constructor(name: string, params: BudgetParams, deps: { services: BudgetServices; maxIds: number }) {
+    super(name, deps.services, params.budgets.length > 0);
+    this.#params = params;
     this.#rules = params.budgets.map(compile);
     this.#keyBudgets = params.key_budgets;
-    this.#services = services;
+    this.#services = deps.services;
+    this.#inUse = new BudgetsInUse(deps.maxIds);
+  }
+
+  /** Remaining amounts of the budgets charged since this policy was built (at most maxIds subjects). */
+  budgetsInUse(): Promise<BudgetStatus[]> {
+    const queries: BudgetQuery[] = [];
+    for (const subject of this.#inUse.subjects()) {
+      const own = this.#keyBudgets && subject.record !== null ? subject.record.budgets : [];
+      queries.push({
+        subject,
+        rules: own.length === 0 ? this.#params.budgets : [...this.#params.budgets, ...own],
+      });
+    }
+    return budgetStatuses(this.#services, queries);
   }
 
   #amount(ctx: RequestContext, state: RequestGovernance, metric: Metric): number {
@@ -163,8 +169,11 @@ class BudgetPolicy extends CounterPolicy<Meta> {
       if (value === null) continue;
       const window = sliding ?? this.#calendarWindow(rule.window, now);
       for (const meta of metas) {
+        const key = meta.keys.key(value);
+        const subject = this.#inUse.note(key, rule.scope, value);
+        if (subject !== null && rule.scope === 'key') subject.record = state.key;
         out.push({
-          key: meta.keys.key(value),
+          key,
           window,
           cap: meta.caps[ctx.priority],
           amount: this.#amount(ctx, state, meta.metric),
@@ -229,5 +238,9 @@ export const budgetFactory: PolicyFactory<BudgetParams> = {
   description:
     'Token and USD budgets over calendar or rolling windows, reserved up front and settled to usage.',
   params: budgetParams,
-  create: (name, params, services) => new BudgetPolicy(name, params, governanceOf(services, name)),
+  create: (name, params, services) =>
+    new BudgetPolicy(name, params, {
+      services: governanceOf(services, name),
+      maxIds: services.maxLabelValues ?? 100,
+    }),
 };
