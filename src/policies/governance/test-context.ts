@@ -1,8 +1,9 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { GovernancePolicyServices, GovernanceServices } from '../../contracts/governance.ts';
 import type { Policy, PolicyFactory, PolicyServices } from '../../contracts/policy.ts';
 import type { JsonObject, RequestContext } from '../../contracts/request.ts';
 import { newRequestId } from '../../core/ids.ts';
+import { createContext } from '../../server/context.ts';
 import { emptyUsage } from '../../core/usage.ts';
 import { CalendarWindows } from '../../state/calendar.ts';
 import { CachedKeyDirectory } from '../../state/key-directory.ts';
@@ -10,56 +11,29 @@ import { MemoryKeyStore } from '../../state/key-store-memory.ts';
 import { MemoryQuotaStore } from '../../state/quota-memory.ts';
 import { PriceBook } from './prices.ts';
 
-// Test support only: a RequestContext with every field initialised, as the server builds it.
+// Test support only: a RequestContext as the server builds it (createContext), routed to `model`.
 
 export interface ContextInit {
   readonly headers?: IncomingHttpHeaders;
   readonly body?: JsonObject;
   readonly model?: string;
   readonly route?: string;
-  readonly stream?: boolean;
-  readonly receivedAt?: number;
 }
 
 export function testContext(init: ContextInit = {}): RequestContext {
   const model = init.model ?? 'gpt-4o';
-  return {
+  const ctx = createContext({
     id: newRequestId(),
     api: 'chat',
-    startedAt: performance.now(),
-    receivedAt: init.receivedAt ?? Date.now(),
-    clientHeaders: init.headers ?? {},
+    req: { headers: init.headers ?? {} } as IncomingMessage,
     body: init.body ?? { model, messages: [{ role: 'user', content: 'Hello there, how are you?' }] },
-    stream: init.stream ?? false,
-    clientWantsUsage: false,
-    requestedModel: model,
-    model,
-    route: init.route ?? 'default',
-    target: null,
-    provider: null,
-    upstreamModel: null,
-    endpoint: null,
-    attempts: 0,
-    status: 0,
-    errorCode: null,
-    outcome: 'ok',
-    usage: emptyUsage(),
-    usageSource: 'none',
-    ttftMs: null,
-    durationMs: 0,
-    upstreamMs: 0,
-    responseHeaders: {},
-    upstreamHeaders: {},
+    startedAt: performance.now(),
     signal: new AbortController().signal,
-    identity: null,
-    priority: 'standard',
-    costUsd: null,
     debug: false,
-    explainWanted: false,
-    explain: null,
-    trace: null,
-    capture: null,
-  };
+  });
+  ctx.model = model;
+  ctx.route = init.route ?? 'default';
+  return ctx;
 }
 
 /** Marks the request finished with upstream usage, as the server does before onEnd. */
