@@ -3,7 +3,7 @@ import { after, describe, test } from 'node:test';
 import type { BudgetEvent, QuotaStore } from '../../contracts/governance.ts';
 import type { Policy } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
-import { GatewayError } from '../../core/errors.ts';
+import type { GatewayError } from '../../core/errors.ts';
 import { CalendarWindows } from '../../state/calendar.ts';
 import { MemoryQuotaStore } from '../../state/quota-memory.ts';
 import { RedisQuotaStore } from '../../state/quota-redis.ts';
@@ -14,7 +14,7 @@ import { budgetFactory } from './budget.ts';
 import { budgetStatus } from './budget-status.ts';
 import { budgetRule } from './params.ts';
 import { PriceBook } from './prices.ts';
-import { build, finish, testContext, testServices } from './test-context.ts';
+import { build, finish, testContext, testServices, refusal } from './test-context.ts';
 import { promptTokens } from './token-estimate.ts';
 
 const prefix = uniqueName('budget') + ':';
@@ -70,17 +70,7 @@ function ctxFor(team: string, user = 'ann', body: Record<string, unknown> = BODY
   return ctx;
 }
 
-async function refused(p: Policy, ctx: RequestContext): Promise<GatewayError> {
-  try {
-    await p.onRequest?.(ctx);
-  } catch (err) {
-    assert.ok(err instanceof GatewayError);
-    assert.equal(err.code, 'budget_exceeded');
-    assert.equal(err.status, 429);
-    return err;
-  }
-  assert.fail('expected budget_exceeded');
-}
+const refused = (p: Policy, ctx: RequestContext): Promise<GatewayError> => refusal(p, ctx, 'budget_exceeded');
 
 const settle = async (p: Policy, ctx: RequestContext, input: number, output: number): Promise<void> => {
   finish(ctx, input, output);

@@ -3,14 +3,14 @@ import { after, describe, test } from 'node:test';
 import type { Policy } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import type { QuotaStore } from '../../contracts/governance.ts';
-import { GatewayError } from '../../core/errors.ts';
+import type { GatewayError } from '../../core/errors.ts';
 import { MemoryQuotaStore } from '../../state/quota-memory.ts';
 import { RedisQuotaStore } from '../../state/quota-redis.ts';
 import { RedisState } from '../../state/redis-state.ts';
 import { dropRedisPrefix, REDIS_URL, TEST_COMMAND_TIMEOUT_MS, uniqueName } from '../../state/test-env.ts';
 import { rateLimitFactory } from './rate-limit.ts';
 import { governanceState } from './request-state.ts';
-import { build, finish, testContext, testServices } from './test-context.ts';
+import { build, finish, testContext, testServices, refusal } from './test-context.ts';
 import { promptTokens } from './token-estimate.ts';
 
 const prefix = uniqueName('rl') + ':';
@@ -47,17 +47,7 @@ function ctxFor(user: string, extra: { team?: string; body?: Record<string, unkn
   return ctx;
 }
 
-async function refused(p: Policy, ctx: RequestContext): Promise<GatewayError> {
-  try {
-    await p.onRequest?.(ctx);
-  } catch (err) {
-    assert.ok(err instanceof GatewayError);
-    assert.equal(err.code, 'rate_limited');
-    assert.equal(err.status, 429);
-    return err;
-  }
-  assert.fail('expected a 429');
-}
+const refused = (p: Policy, ctx: RequestContext): Promise<GatewayError> => refusal(p, ctx, 'rate_limited');
 
 for (const [name, make] of [
   ['memory', async () => new MemoryQuotaStore()],

@@ -1,7 +1,9 @@
+import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { GovernancePolicyServices, GovernanceServices } from '../../contracts/governance.ts';
 import type { Policy, PolicyFactory, PolicyServices } from '../../contracts/policy.ts';
 import type { JsonObject, RequestContext } from '../../contracts/request.ts';
+import { GatewayError, type ErrorCode } from '../../core/errors.ts';
 import { newRequestId } from '../../core/ids.ts';
 import { createContext } from '../../server/context.ts';
 import { emptyUsage } from '../../core/usage.ts';
@@ -34,6 +36,19 @@ export function testContext(init: ContextInit = {}): RequestContext {
   ctx.model = model;
   ctx.route = init.route ?? 'default';
   return ctx;
+}
+
+/** Runs the policy's onRequest, which must refuse with `code` (429); returns the error. */
+export async function refusal(p: Policy, ctx: RequestContext, code: ErrorCode): Promise<GatewayError> {
+  try {
+    await p.onRequest?.(ctx);
+  } catch (err) {
+    assert.ok(err instanceof GatewayError);
+    assert.equal(err.code, code);
+    assert.equal(err.status, 429);
+    return err;
+  }
+  assert.fail(`expected ${code}`);
 }
 
 /** Marks the request finished with upstream usage, as the server does before onEnd. */
