@@ -139,13 +139,7 @@ export async function relayStream(
     throw failure;
   }
   if (finished) return;
-  const tail = st.end();
-  takeUsage(ctx, st);
-  if (tail !== null) {
-    if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
-    res.write(tail);
-    capture?.chunk(tail);
-  }
+  writeTail(ctx, res, st);
   if (st.error !== null) {
     // End without a fake [DONE]. Pass-through translators forward the upstream's own error event; for
     // those that only report it, the client gets one error event in its surface's shape from the caller.
@@ -163,6 +157,20 @@ export async function relayStream(
       'upstream_stream_error',
       'The upstream stream ended before the response was complete.',
     );
+  endStream(ctx, res);
+}
+
+/** What the translator still holds at the end of the stream, if anything, and the usage it saw. */
+function writeTail(ctx: RequestContext, res: ServerResponse, st: StreamTranslator): void {
+  const tail = st.end();
+  takeUsage(ctx, st);
+  if (tail === null) return;
+  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+  res.write(tail);
+  ctx.capture?.chunk(tail);
+}
+
+function endStream(ctx: RequestContext, res: ServerResponse): void {
   if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
   res.end();
 }
@@ -174,19 +182,12 @@ function finish(
   st: StreamTranslator,
   out: string | Buffer | null,
 ): void {
-  const tail = st.end();
-  takeUsage(ctx, st);
   if (out !== null) {
     res.write(out);
     ctx.capture?.chunk(out);
   }
-  if (tail !== null) {
-    if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
-    res.write(tail);
-    ctx.capture?.chunk(tail);
-  }
-  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
-  res.end();
+  writeTail(ctx, res, st);
+  endStream(ctx, res);
 }
 
 function takeUsage(ctx: RequestContext, st: StreamTranslator): void {
