@@ -1,4 +1,4 @@
-import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type {
   LedgerBackend,
   UsageFilter,
@@ -37,6 +37,9 @@ const TYPES = { ts: 'INTEGER', text: 'TEXT', int: 'INTEGER', bool: 'INTEGER', us
 export class SqliteLedgerBackend implements LedgerBackend {
   readonly #db: DatabaseSync;
   readonly #table: string;
+  readonly #insert: StatementSync;
+  /** Deletes all but the newest N rows (seq only grows); null when the ledger keeps everything. */
+  readonly #trim: StatementSync | null;
   readonly #maxRecords: number;
 
   constructor(options: SqliteLedgerOptions) {
@@ -49,13 +52,18 @@ export class SqliteLedgerBackend implements LedgerBackend {
     for (const [suffix, columns] of LEDGER_INDEXES) {
       this.#db.exec(`CREATE INDEX IF NOT EXISTS ${t}_${suffix} ON ${t} (${columns})`);
     }
+    const names = LEDGER_COLUMNS.map(([, c]) => c);
+    this.#insert = this.#db.prepare(
+      `INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
+    );
+    this.#trim =
+      this.#maxRecords > 0
+        ? this.#db.prepare(`DELETE FROM ${t} WHERE seq <= (SELECT MAX(seq) FROM ${t}) - ?`)
+        : null;
   }
 
   async insert(records: readonly UsageRecord[]): Promise<void> {
-    const names = LEDGER_COLUMNS.map(([, c]) => c);
-    const stmt = this.#db.prepare(
-      `INSERT INTO ${this.#table} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
-    );
+    const stmt = this.#insert;
     this.#db.exec('BEGIN');
     try {
       for (const r of records) {
@@ -66,12 +74,7 @@ export class SqliteLedgerBackend implements LedgerBackend {
           }),
         );
       }
-      if (this.#maxRecords > 0) {
-        // seq only grows, so the newest maxRecords rows are those above MAX(seq) - maxRecords.
-        this.#db
-          .prepare(`DELETE FROM ${this.#table} WHERE seq <= (SELECT MAX(seq) FROM ${this.#table}) - ?`)
-          .run(this.#maxRecords);
-      }
+      this.#trim?.run(this.#maxRecords);
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
