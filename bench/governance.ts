@@ -9,12 +9,13 @@ import { load, type LoadResult } from './load.ts';
 // Governance overhead (issue 6): throughput with a key, two rate limits, a budget, cost and the ledger,
 // against the same route without them, in memory mode and with Redis, in one run.
 //
-// The three gateways are measured in turn, several rounds (BENCH_ROUNDS, default 3; the order rotates
-// each round), and the ratios are those of each round's own measurements: on a shared machine a burst
-// of other work skews one round, not the median.
+// The three gateways are measured in turn in short slices (BENCH_SLICE_MS, default 600 ms), many rotations
+// (BENCH_ROUNDS, default 12; the order rotates each time), and the ratios are the median of each
+// rotation's own: this machine's speed drifts by tens of percent over seconds, and slices this short put
+// the three side by side in time, so drift and bursts of other work move them together.
 
-const DURATION = Number(process.env.BENCH_DURATION_MS ?? 2500);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 600);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 12));
 const root = join(import.meta.dirname, '..');
 const SECRET = 'sy-bench-secret-0123456789';
 
@@ -53,6 +54,8 @@ async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: s
   return { child, url: `http://127.0.0.1:${port}/v1/chat/completions` };
 }
 
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
 export async function benchGovernance(): Promise<void> {
   const upstream = await startPrinting([join(root, 'bench/servers/upstream.ts')]);
   const origin = `http://127.0.0.1:${upstream.port}`;
@@ -75,25 +78,37 @@ export async function benchGovernance(): Promise<void> {
       for (const t of targets)
         await load(t.url, body, { connections, durationMs: 1_500, headers: t.headers });
       const row = (name: string, x: LoadResult): string =>
-        `governance c=${connections} ${name.padEnd(16)} ${x.rps.toFixed(0).padStart(7)} rps  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  errors ${x.errors}`;
+        `governance c=${connections} ${name.padEnd(16)} ${x.rps.toFixed(0).padStart(7)} rps (median slice)  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  errors ${x.errors}`;
       const ratios: { memory: number; redis: number }[] = [];
+      const slices = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
       for (let round = 0; round < ROUNDS; round++) {
         const results = new Map<string, LoadResult>();
         for (let i = 0; i < targets.length; i++) {
           const t = targets[(i + round) % targets.length]!;
           results.set(
             t.name,
-            await load(t.url, body, { connections, durationMs: DURATION, headers: t.headers }),
+            await load(t.url, body, { connections, durationMs: SLICE_MS, headers: t.headers }),
           );
         }
         const [p, m, r] = targets.map((t) => results.get(t.name)!);
-        for (const t of targets) console.log(row(t.name, results.get(t.name)!));
+        for (const t of targets) slices.get(t.name)!.push(results.get(t.name)!);
         ratios.push({ memory: m!.rps / p!.rps, redis: r!.rps / p!.rps });
         console.log(
-          `governance c=${connections} round ${round + 1}: memory/ungoverned ${ratios.at(-1)!.memory.toFixed(2)}  redis/ungoverned ${ratios.at(-1)!.redis.toFixed(2)}`,
+          `governance c=${connections} round ${round + 1}: ${targets.map((t) => `${t.name} ${results.get(t.name)!.rps.toFixed(0)}`).join(', ')} rps; memory/ungoverned ${ratios.at(-1)!.memory.toFixed(2)}  redis/ungoverned ${ratios.at(-1)!.redis.toFixed(2)}`,
         );
       }
-      const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      for (const t of targets) {
+        const xs = slices.get(t.name)!;
+        console.log(
+          row(t.name, {
+            requests: xs.reduce((sum, x) => sum + x.requests, 0),
+            errors: xs.reduce((sum, x) => sum + x.errors, 0),
+            rps: median(xs.map((x) => x.rps)),
+            p50: median(xs.map((x) => x.p50)),
+            p99: median(xs.map((x) => x.p99)),
+          }),
+        );
+      }
       console.log(
         `governance c=${connections} ratios (median of ${ROUNDS}): memory/ungoverned ${median(ratios.map((x) => x.memory)).toFixed(2)} (target ≥ 0.85)  redis/ungoverned ${median(ratios.map((x) => x.redis)).toFixed(2)} (target ≥ 0.70)`,
       );

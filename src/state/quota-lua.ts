@@ -8,32 +8,42 @@ import { luaScript } from './redis-state.ts';
 // nothing over its own counters. Every operation of a call sees one instant, so each key is read (and
 // pruned) once per call, and writes to a key are gathered and issued once at the end.
 //
-// Per counter, KEYS carries three keys:
-//   data   sliding: a hash of bucket index → amount plus "#t" (total), "#lo"/"#hi" (oldest/newest bucket);
-//          fixed: a string, the window's total;
-//   holds  a sorted set of hold ids scored by expiry;
-//   amounts a hash of hold id → amount, with the live total in field "#".
+// Reservations (holds) are kept per replica, not per request: each replica's share of a counter's holds is
+// one field, so a request costs the script arithmetic only, whatever number of requests is in flight. The
+// replica knows its own requests' reservations and sends them back when it settles; a share expires when
+// its replica stops refreshing it (it died), and a replica that may have lost track (a call that timed out)
+// resets its share to what it knows.
+//
+// Per counter, KEYS carries two keys:
+//   data    sliding: a hash of bucket index → amount plus "#t" (total), "#lo"/"#hi" (oldest/newest bucket);
+//           fixed: a string, the window's total;
+//   shares  a hash of replica id → its share of the holds, "@" .. replica id → when that share expires,
+//           and "#x" → when the key itself expires (so its expiry is pushed forward only now and then).
 // Amounts are integers; Lua sees them as doubles, exact below 2^53, and writes them with all their digits.
 // Bucket indices (time / bucketMs) stay far below 10^14, so they print the same either way.
+//
+// Writes are few by design (each redis.call costs about a microsecond here): a sliding window's bucket and
+// totals go in one HSET and its expiry is set only when a new bucket starts; a fixed window's expiry only
+// when its key is created.
 
 const SCRIPT = `
 -- Globals as locals: a global is a table lookup at every use.
-local KEYS, tonumber, unpack, ipairs = KEYS, tonumber, unpack, ipairs
+local KEYS, tonumber, unpack, pairs, ipairs = KEYS, tonumber, unpack, pairs, ipairs
 -- Everything but the keys comes as one JSON array (one argument parses much faster than hundreds).
 local A = cjson.decode(ARGV[1])
-local floor, ceil, max, min, format = math.floor, math.ceil, math.max, math.min, string.format
+local floor, ceil, max, min, format, byte, sub = math.floor, math.ceil, math.max, math.min, string.format, string.byte, string.sub
 local call = redis.call
 
 local now = A[1]
 local exp = A[2]
+local rid = A[3]
+local erid = '@' .. rid
 local UNKNOWN = ${UNKNOWN_RETRY_MS}
 
 -- Integers written to Redis: exact digits (tostring would give 14 significant digits).
 local function int(v) return format('%.0f', v) end
 
-local S, Sorder = {}, {}
-local F, Forder = {}, {}
-local H, Horder = {}, {}
+local Slides, Fixed, Shares = {}, {}, {}
 
 local function range(from, to)
   local t = {}
@@ -55,6 +65,7 @@ local function rebuild(d, s, low)
         t = t + tonumber(flat[j + 1])
         if lo == nil or b < lo then lo = b end
         if hi == nil or b > hi then hi = b end
+        if b == s.b then s.cur = tonumber(flat[j + 1]) end
       end
     end
   end
@@ -67,15 +78,15 @@ local function rebuild(d, s, low)
   s.meta = true
 end
 
+-- A sliding window's state: total t over buckets lo..hi, the current bucket b (value cur, plus inc added
+-- by this call).
 local function slide(d, ms, bm)
-  local s = S[d]
-  if s then return s end
   local nb = ceil(ms / bm)
-  local low = floor(now / bm) - nb + 1
-  s = { t = 0, lo = 0, hi = 0, nb = nb, bm = bm, ms = ms, empty = true, meta = false, inc = {}, incOrder = {} }
-  S[d] = s
-  Sorder[#Sorder + 1] = d
-  local m = call('HMGET', d, '#t', '#lo', '#hi')
+  local b = floor(now / bm)
+  local low = b - nb + 1
+  local s = { d = d, t = 0, lo = 0, hi = 0, nb = nb, bm = bm, ms = ms, b = b, cur = 0, inc = 0, empty = true, meta = false }
+  Slides[#Slides + 1] = s
+  local m = call('HMGET', d, '#t', '#lo', '#hi', b)
   local t, lo, hi = tonumber(m[1]), tonumber(m[2]), tonumber(m[3])
   if t == nil or lo == nil or hi == nil then
     if call('EXISTS', d) == 1 then rebuild(d, s, low) end
@@ -85,6 +96,7 @@ local function slide(d, ms, bm)
     call('DEL', d)
     return s
   end
+  s.cur = tonumber(m[4] or '0')
   if low - lo > 2 * nb or hi - low > 2 * nb then
     rebuild(d, s, low)
     return s
@@ -127,12 +139,8 @@ local function slide(d, ms, bm)
 end
 
 local function slideAdd(s, amount)
-  local b = floor(now / s.bm)
-  if s.inc[b] == nil then
-    s.inc[b] = 0
-    s.incOrder[#s.incOrder + 1] = b
-  end
-  s.inc[b] = s.inc[b] + amount
+  local b = s.b
+  s.inc = s.inc + amount
   if s.empty then
     s.lo, s.hi, s.empty = b, b, false
   else
@@ -144,16 +152,17 @@ local function slideAdd(s, amount)
 end
 
 -- ms until enough has left the window for need more to fit.
-local function slideRetry(d, s, need)
+local function slideRetry(s, need)
   if s.empty then return UNKNOWN end
   local acc = 0
   local top = min(s.hi, s.lo + 4 * s.nb)
   local b = s.lo
   while b <= top do
     local chunk = range(b, min(top, b + 63))
-    local vals = call('HMGET', d, unpack(chunk))
+    local vals = call('HMGET', s.d, unpack(chunk))
     for j = 1, #chunk do
-      local v = (tonumber(vals[j]) or 0) + (s.inc[chunk[j]] or 0)
+      local v = tonumber(vals[j]) or 0
+      if chunk[j] == s.b then v = v + s.inc end
       if v > 0 then
         acc = acc + v
         if acc >= need then return (chunk[j] + s.nb) * s.bm - now end
@@ -165,208 +174,238 @@ local function slideRetry(d, s, need)
 end
 
 local function fixed(d)
-  local f = F[d]
+  local f = Fixed[d]
   if f then return f end
-  f = { v = tonumber(call('GET', d) or '0'), inc = 0, stop = 0 }
-  F[d] = f
-  Forder[#Forder + 1] = d
+  local v = call('GET', d)
+  f = { d = d, v = tonumber(v or '0'), fresh = not v, inc = 0, stop = 0 }
+  Fixed[d] = f
+  Fixed[#Fixed + 1] = f
   return f
 end
 
--- The holds on a counter, with the expired ones dropped.
-local function holds(z, h)
-  local x = H[h]
+-- A counter's holds: the total of the live shares (held) and this replica's (mine). Shares whose expiry
+-- has passed (their replica stopped refreshing them: it died) are dropped.
+local function shares(h)
+  local x = Shares[h]
   if x then return x end
-  local held = tonumber(call('HGET', h, '#') or '0')
-  local dead = call('ZRANGEBYSCORE', z, '-inf', now)
-  for j = 1, #dead, 1000 do
-    local chunk = { unpack(dead, j, min(#dead, j + 999)) }
-    local amounts = call('HMGET', h, unpack(chunk))
-    for i = 1, #chunk do
-      if amounts[i] then held = held - tonumber(amounts[i]) end
-    end
-    call('HDEL', h, unpack(chunk))
+  local flat = call('HGETALL', h)
+  local amounts, expiries = {}, {}
+  local keyExp = nil
+  for j = 1, #flat, 2 do
+    local f = flat[j]
+    local c = byte(f, 1)
+    if c == 64 then expiries[sub(f, 2)] = tonumber(flat[j + 1])
+    elseif c == 35 then keyExp = tonumber(flat[j + 1])
+    else amounts[f] = tonumber(flat[j + 1]) end
   end
-  if #dead > 0 then call('ZREMRANGEBYSCORE', z, '-inf', now) end
-  x = { z = z, held = held, add = {}, addOrder = {}, del = {}, dirty = #dead > 0 }
-  H[h] = x
-  Horder[#Horder + 1] = h
+  local held, mine, dead = 0, 0, nil
+  for r, amount in pairs(amounts) do
+    local e = expiries[r]
+    if e == nil or e <= now then
+      dead = dead or {}
+      dead[#dead + 1] = r
+      dead[#dead + 1] = '@' .. r
+    else
+      held = held + amount
+      if r == rid then mine = amount end
+    end
+  end
+  if dead then call('HDEL', h, unpack(dead)) end
+  x = { h = h, held = held, mine = mine, keyExp = keyExp, dirty = false }
+  Shares[h] = x
+  Shares[#Shares + 1] = x
   return x
 end
 
-local function holdAdd(x, hid, amount)
-  local cur = x.add[hid]
-  if cur == nil then x.addOrder[#x.addOrder + 1] = hid end
-  x.add[hid] = (cur or 0) + amount
-  x.held = x.held + amount
-  x.dirty = true
-end
-
-local function holdRelease(x, h, hid)
-  local a = x.add[hid]
-  if a then
-    x.add[hid] = false
-  else
-    local v = call('HGET', h, hid)
-    if not v then return end
-    a = tonumber(v)
-    x.del[#x.del + 1] = hid
-  end
-  x.held = x.held - a
-  x.dirty = true
-end
-
-local function commit(kind, d, amount, p1, p2)
+local function commit(kind, state, amount, p2)
   if kind == 1 then
-    slideAdd(slide(d, p1, p2), amount)
+    slideAdd(state, amount)
   elseif kind == 2 then
-    local f = fixed(d)
-    f.v = f.v + amount
-    f.inc = f.inc + amount
-    if p2 > f.stop then f.stop = p2 end
+    state.v = state.v + amount
+    state.inc = state.inc + amount
+    if p2 > state.stop then state.stop = p2 end
   end
 end
 
--- The counters of this call: KEYS[3i-2..3i] (data, holds, amounts) and kind, p1, p2 each.
-local nc = A[3]
-local CK, CP1, CP2 = {}, {}, {}
+-- The counters of this call: KEYS[2i-1], KEYS[2i] (data, shares) and kind, p1, p2 each; their states are
+-- read on first use.
+local nc = A[4]
+local CK, CP1, CP2, CD, CX = {}, {}, {}, {}, {}
 for i = 1, nc do
-  CK[i] = A[1 + i * 3]
-  CP1[i] = A[2 + i * 3]
-  CP2[i] = A[3 + i * 3]
+  CK[i] = A[2 + i * 3]
+  CP1[i] = A[3 + i * 3]
+  CP2[i] = A[4 + i * 3]
 end
-local CH = {}
-local function holdsOf(i)
-  local x = CH[i]
-  if x then return x end
-  x = holds(KEYS[i * 3 - 1], KEYS[i * 3])
-  CH[i] = x
+local function dataOf(c)
+  local state = CD[c]
+  if state == nil then
+    local kind = CK[c]
+    if kind == 1 then state = slide(KEYS[c * 2 - 1], CP1[c], CP2[c])
+    elseif kind == 2 then state = fixed(KEYS[c * 2 - 1])
+    else state = false end
+    CD[c] = state
+  end
+  return state
+end
+local function sharesOf(c)
+  local x = CX[c]
+  if x == nil then
+    x = shares(KEYS[c * 2])
+    CX[c] = x
+  end
   return x
 end
 
 local out = {}
-local a = 4 + nc * 3
+local o = 0
+local a = 5 + nc * 3
 local last = #A
 while a <= last do
-  local op, hid, n = A[a], A[a + 1], A[a + 2]
-  a = a + 3
-  if op == 'A' then
-    local ids, used, reset = {}, {}, {}
+  local op, n = A[a], A[a + 1]
+  a = a + 2
+  if op == 1 then
+    -- Acquire: n × (counter, cap, amount, hold). used and reset go out at once; a refusal rewrites them
+    -- after its three leading numbers.
+    local start = o
+    o = o + 1
     local failed, retry = -1, 0
     for i = 1, n do
       local b = a + (i - 1) * 4
       local c, cap, amount = A[b], A[b + 1], A[b + 2]
-      ids[i] = c
-      local kind, p1, p2 = CK[c], CP1[c], CP2[c]
-      local x = holdsOf(c)
+      local kind = CK[c]
+      local state = dataOf(c)
       local committed, rs = 0, 0
       if kind == 1 then
-        local s = slide(KEYS[c * 3 - 2], p1, p2)
-        committed = s.t
-        if not s.empty then rs = (s.lo + s.nb) * s.bm - now end
+        committed = state.t
+        if not state.empty then rs = (state.lo + state.nb) * state.bm - now end
       elseif kind == 2 then
-        committed = fixed(KEYS[c * 3 - 2]).v
-        rs = p2 - now
+        committed = state.v
+        rs = CP2[c] - now
       end
-      local u = committed + x.held
+      local u = committed + sharesOf(c).held
       -- The same counter named earlier in this acquisition counts its amount first.
-      for j = 1, i - 1 do
-        if ids[j] == c then u = u + A[a + (j - 1) * 4 + 2] end
+      for j = a, b - 4, 4 do
+        if A[j] == c then u = u + A[j + 2] end
       end
-      used[i] = u
-      reset[i] = max(0, rs)
+      out[o + 1] = u
+      out[o + 2] = max(0, rs)
+      o = o + 2
       if failed < 0 and (u >= cap or u + amount > cap) then
         failed = i - 1
-        if kind == 2 then retry = p2 - now
-        elseif kind == 1 and amount > cap then retry = p1
-        elseif kind == 1 then
-          local d = KEYS[c * 3 - 2]
-          retry = slideRetry(d, S[d], max(u + amount - cap, u - cap + 1))
+        if kind == 2 then retry = CP2[c] - now
+        elseif kind == 1 and amount > cap then retry = CP1[c]
+        elseif kind == 1 then retry = slideRetry(state, max(u + amount - cap, u - cap + 1))
         else retry = UNKNOWN end
       end
     end
     if failed >= 0 then
-      out[#out + 1] = 0
-      out[#out + 1] = failed
-      out[#out + 1] = max(1, retry)
-      for i = 1, n do
-        out[#out + 1] = used[i]
-        out[#out + 1] = reset[i]
-      end
+      -- 0, failed, retry, then (used, reset) × n: shift the pairs up by two.
+      for j = o, start + 2, -1 do out[j + 2] = out[j] end
+      out[start + 1] = 0
+      out[start + 2] = failed
+      out[start + 3] = max(1, retry)
+      o = o + 2
     else
-      out[#out + 1] = 1
+      out[start + 1] = 1
       for i = 1, n do
         local b = a + (i - 1) * 4
-        local c = ids[i]
-        local kind, p1, p2 = CK[c], CP1[c], CP2[c]
-        local amount = A[b + 2]
-        local hold = A[b + 3] == 1
+        local c, amount = A[b], A[b + 2]
+        local kind = CK[c]
         if amount > 0 then
-          if hold then holdAdd(holdsOf(c), hid, amount)
-          else commit(kind, KEYS[c * 3 - 2], amount, p1, p2) end
+          local k = start + 2 * i
+          out[k] = out[k] + amount
+          if A[b + 3] == 1 then
+            local x = sharesOf(c)
+            x.held = x.held + amount
+            x.mine = x.mine + amount
+            x.dirty = true
+          else
+            commit(kind, CD[c], amount, CP2[c])
+            -- Counted from now on: the reset is when this request's bucket leaves the window.
+            if out[k + 1] == 0 and kind == 1 then
+              local p1, p2 = CP1[c], CP2[c]
+              out[k + 1] = (floor(now / p2) + ceil(p1 / p2)) * p2 - now
+            end
+          end
         end
-        local r = reset[i]
-        if r == 0 and amount > 0 and kind == 1 and not hold then
-          r = (floor(now / p2) + ceil(p1 / p2)) * p2 - now
-        end
-        out[#out + 1] = used[i] + amount
-        out[#out + 1] = r
       end
     end
     a = a + n * 4
-  else
+  elseif op == 2 then
+    -- Settle: n × (counter, reserved, actual): gives back what this replica reserved, commits the actual.
+    for i = 1, n do
+      local b = a + (i - 1) * 3
+      local c, reserved, actual = A[b], A[b + 1], A[b + 2]
+      if reserved > 0 then
+        local x = sharesOf(c)
+        -- Never more than this replica still holds there (its share lapses if it stops refreshing).
+        if reserved > x.mine then reserved = x.mine end
+        if reserved > 0 then
+          x.held = x.held - reserved
+          x.mine = x.mine - reserved
+          x.dirty = true
+        end
+      end
+      if actual > 0 then commit(CK[c], dataOf(c), actual, CP2[c]) end
+    end
+    a = a + n * 3
+  elseif op == 3 then
+    -- Resync: n × (counter, held): this replica's share becomes what it knows it holds (and lives
+    -- another TTL).
     for i = 1, n do
       local b = a + (i - 1) * 2
-      local c = A[b]
-      holdRelease(holdsOf(c), KEYS[c * 3], hid)
-      local actual = A[b + 1]
-      if actual > 0 then commit(CK[c], KEYS[c * 3 - 2], actual, CP1[c], CP2[c]) end
+      local x = sharesOf(A[b])
+      if A[b + 1] ~= x.mine or x.mine > 0 then
+        x.held = x.held - x.mine + A[b + 1]
+        x.mine = A[b + 1]
+        x.dirty = true
+      end
     end
     a = a + n * 2
+  else
+    -- Refresh: n × counter: this replica's share lives another TTL.
+    for i = 1, n do
+      local x = sharesOf(A[a + i - 1])
+      if x.mine > 0 then x.dirty = true end
+    end
+    a = a + n
   end
 end
 
-for _, d in ipairs(Sorder) do
-  local s = S[d]
+for _, s in ipairs(Slides) do
   if s.meta then
-    for _, b in ipairs(s.incOrder) do call('HINCRBY', d, b, int(s.inc[b])) end
     if s.empty then
-      call('DEL', d)
+      call('DEL', s.d)
+    elseif s.inc > 0 then
+      call('HSET', s.d, s.b, int(s.cur + s.inc), '#t', int(s.t), '#lo', s.lo, '#hi', s.hi)
+      -- The key lives until its newest bucket has left the window: set when that bucket starts.
+      if s.cur == 0 then call('PEXPIRE', s.d, int(s.ms + s.bm)) end
     else
-      call('HSET', d, '#t', int(s.t), '#lo', s.lo, '#hi', s.hi)
-      if #s.incOrder > 0 then call('PEXPIRE', d, int(s.ms + s.bm)) end
+      call('HSET', s.d, '#t', int(s.t), '#lo', s.lo, '#hi', s.hi)
     end
   end
 end
-for _, d in ipairs(Forder) do
-  local f = F[d]
+for _, f in ipairs(Fixed) do
   if f.inc > 0 then
-    call('INCRBY', d, int(f.inc))
-    call('PEXPIREAT', d, int(f.stop + ${FIXED_GRACE_MS}))
+    call('INCRBY', f.d, int(f.inc))
+    if f.fresh then call('PEXPIREAT', f.d, int(f.stop + ${FIXED_GRACE_MS})) end
   end
 end
-for _, h in ipairs(Horder) do
-  local x = H[h]
+for _, x in ipairs(Shares) do
   if x.dirty then
-    if #x.del > 0 then
-      call('HDEL', h, unpack(x.del))
-      call('ZREM', x.z, unpack(x.del))
-    end
-    local za, ha = {}, { '#', int(x.held) }
-    for _, hid in ipairs(x.addOrder) do
-      local amount = x.add[hid]
-      if amount then
-        za[#za + 1] = int(exp)
-        za[#za + 1] = hid
-        ha[#ha + 1] = hid
-        ha[#ha + 1] = int(amount)
+    if x.mine > 0 then
+      -- The key outlives every share in it by a minute; pushed forward when that margin falls below 30 s.
+      if x.keyExp == nil or x.keyExp < exp + ${30_000} then
+        x.keyExp = exp + ${60_000}
+        call('HSET', x.h, rid, int(x.mine), erid, int(exp), '#x', int(x.keyExp))
+        call('PEXPIREAT', x.h, int(x.keyExp))
+      else
+        call('HSET', x.h, rid, int(x.mine), erid, int(exp))
       end
-    end
-    call('HSET', h, unpack(ha))
-    if #za > 0 then
-      call('ZADD', x.z, unpack(za))
-      call('PEXPIREAT', x.z, int(exp + ${60_000}))
-      call('PEXPIREAT', h, int(exp + ${60_000}))
+    elseif x.held > 0 then
+      call('HDEL', x.h, rid, erid)
+    else
+      call('DEL', x.h)
     end
   end
 end
@@ -374,12 +413,15 @@ return out
 `;
 
 /**
- * ARGV[1]: a JSON array: now, expiresAt (of new holds), the number of counters c, then per counter: kind (0 none,
- * 1 sliding, 2 fixed), p1, p2 (sliding: ms, bucketMs; fixed: start, end); then operations in order:
- *   acquire: "A", holdId, n, then n × (counter number 1…c, cap, amount, hold 0/1);
- *   settle:  "S", holdId, n, then n × (counter number, actual): drops the hold, commits the actual.
- * KEYS: three per counter (data, holds, amounts), each counter once however many operations name it.
+ * ARGV[1]: a JSON array: now, expiresAt (of the shares written), replica id, the number of counters c, then
+ * per counter: kind (0 none, 1 sliding, 2 fixed), p1, p2 (sliding: ms, bucketMs; fixed: start, end); then
+ * operations in order, each an opcode and a count n:
+ *   1 acquire: n × (counter number 1…c, cap, amount, hold 0/1);
+ *   2 settle:  n × (counter number, reserved, actual): gives back the reservation, commits the actual;
+ *   3 resync:  n × (counter number, held): sets this replica's share;
+ *   4 refresh: n × counter number: pushes this replica's share's expiry to expiresAt.
+ * KEYS: two per counter (data, shares), each counter once however many operations name it.
  * Returns, per acquisition in order: 1, (used, reset) × n when admitted; 0, failedIndex, retryMs,
- * (used, reset) × n when refused. Settlements return nothing.
+ * (used, reset) × n when refused. Other operations return nothing.
  */
 export const QUOTA_BATCH = luaScript(SCRIPT);

@@ -11,11 +11,16 @@ import type {
 import type { QuotaStoreOptions } from './quota-memory.ts';
 import { QUOTA_BATCH } from './quota-lua.ts';
 import type { RedisState } from './redis-state.ts';
+import { newRequestId } from '../core/ids.ts';
 
 // Counters in Redis, shared by every replica: each acquisition and settlement is applied atomically by
-// one script, so limits hold exactly however many replicas admit at once. Holds this replica owns are
-// kept fresh by a heartbeat; when the replica dies they expire after the reservation TTL and free what
-// they held.
+// one script, so limits hold exactly however many replicas admit at once.
+//
+// Reservations are counted per replica (quota-lua.ts): this store knows what each of its requests reserved,
+// gives it back when the request settles, and keeps its replica's share of each counter alive with a
+// heartbeat; when the replica dies its shares expire after the reservation TTL and free what they held.
+// When a call fails, Redis may or may not have applied it, so the next call that is alone on the wire
+// (nothing sent before it is still unanswered) resets this replica's shares to what it knows.
 //
 // Operations are batched: everything the requests of one event-loop turn ask of the store goes to Redis
 // as one script call (at most MAX_OPS operations each), applied in the order asked, each operation atomic
@@ -35,6 +40,7 @@ export interface RedisQuotaStoreOptions extends QuotaStoreOptions {
 }
 
 const MAX_CAP = Number.MAX_SAFE_INTEGER;
+const NONE: CounterWindow = { kind: 'none' };
 /** Operations per script call: bounds how long one call holds Redis. */
 const MAX_OPS = 64;
 /** How long an operation waits for the call out before it is sent anyway. */
@@ -42,9 +48,20 @@ const WAIT_MS = 5;
 /** Redis key names cached per counter key (reset when it grows past this). */
 const MAX_CACHED_KEYS = 10_000;
 
-interface Live {
-  readonly keys: readonly string[];
+/** Redis key names of a counter: data, shares (each replica's part of its holds). */
+type Names = readonly [string, string];
+
+/** What one admitted request reserved, per counter key, until it settles. */
+interface Hold {
   readonly since: number;
+  readonly keys: string[];
+  readonly amounts: number[];
+}
+
+/** This replica's share of one counter's holds, as it knows it. */
+interface Share {
+  readonly names: Names;
+  amount: number;
 }
 
 type Op =
@@ -59,10 +76,15 @@ type Op =
     }
   | {
       readonly kind: 'S';
-      readonly holdId: string;
+      readonly hold: Hold | undefined;
       readonly settlements: readonly Settlement[];
       readonly resolve: () => void;
     };
+
+const ACQUIRE = 1;
+const SETTLE = 2;
+const RESYNC = 3;
+const REFRESH = 4;
 
 export class RedisQuotaStore implements QuotaStore {
   readonly #state: RedisState;
@@ -71,13 +93,21 @@ export class RedisQuotaStore implements QuotaStore {
   readonly #failOpen: boolean;
   readonly #maxHold: number;
   readonly #onEvent: StateEventHook;
-  readonly #live = new Map<string, Live>();
+  /** This replica's id in the counters' holds (a restarted process is a new replica). */
+  readonly #rid = newRequestId();
+  readonly #holds = new Map<string, Hold>();
+  /** By shares key. Entries at 0 stay until a resync has written the 0. */
+  readonly #shares = new Map<string, Share>();
   readonly #heartbeat: NodeJS.Timeout;
-  readonly #names = new Map<string, readonly [string, string, string]>();
+  readonly #names = new Map<string, Names>();
   #queue: Op[] = [];
   #scheduled = false;
   #inFlight = 0;
   #waiting: NodeJS.Timeout | null = null;
+  /** The heartbeat is due: refresh (or resync) this replica's shares with the next call. */
+  #refresh = false;
+  /** A call failed: this replica's shares in Redis may differ from what it knows. */
+  #resync = false;
 
   constructor(options: RedisQuotaStoreOptions) {
     this.#state = options.state;
@@ -86,21 +116,21 @@ export class RedisQuotaStore implements QuotaStore {
     this.#failOpen = (options.failMode ?? 'open') === 'open';
     this.#maxHold = options.maxHoldMs ?? 3_600_000;
     this.#onEvent = options.onEvent ?? (() => {});
-    this.#heartbeat = setInterval(() => void this.#refresh(), Math.max(10, Math.floor(this.#ttl / 3)));
+    this.#heartbeat = setInterval(() => this.#beat(), Math.max(10, Math.floor(this.#ttl / 3)));
     this.#heartbeat.unref();
   }
 
-  /** Data, holds and amounts keys of a counter (the data key of a fixed window names the window). */
-  #keys(key: string, w: CounterWindow): readonly [string, string, string] {
+  /** Data and shares keys of a counter (the data key of a fixed window names the window). */
+  #keys(key: string, w: CounterWindow): Names {
     let names = this.#names.get(key);
     if (names === undefined) {
       if (this.#names.size >= MAX_CACHED_KEYS) this.#names.clear();
       const base = this.#state.key('q:' + key);
-      names = [base + ':w', base + ':r', base + ':h'];
+      names = [base + ':w', base + ':s'];
       this.#names.set(key, names);
     }
     if (w.kind !== 'fixed') return names;
-    return [`${this.#state.key('q:' + key)}:f:${w.start}`, names[1], names[2]];
+    return [`${this.#state.key('q:' + key)}:f:${w.start}`, names[1]];
   }
 
   #failure(err: unknown, decision: 'open' | 'closed' | null): void {
@@ -119,7 +149,7 @@ export class RedisQuotaStore implements QuotaStore {
    * than WAIT_MS, which keeps every decision within the command timeout of its own call plus that.
    */
   #schedule(): void {
-    if (this.#queue.length === 0) return;
+    if (this.#queue.length === 0 && !this.#refresh) return;
     if (this.#inFlight === 0) {
       if (!this.#scheduled) {
         this.#scheduled = true;
@@ -131,6 +161,36 @@ export class RedisQuotaStore implements QuotaStore {
     }
   }
 
+  /** Every TTL/3: drops holds older than maxHold (requests that never ended), then refreshes the rest. */
+  #beat(): void {
+    const now = this.#clock();
+    for (const [id, hold] of this.#holds) {
+      if (now - hold.since <= this.#maxHold) break; // in order of admission
+      this.#holds.delete(id);
+      this.#giveBack(hold);
+      this.#resync = true;
+    }
+    if (this.#shares.size === 0 || !this.#state.healthy) return;
+    this.#refresh = true;
+    this.#schedule();
+  }
+
+  /** Takes a hold's amounts off this replica's shares; returns the amount for `key` (0 if none). */
+  #giveBack(hold: Hold, key?: string): number {
+    let found = 0;
+    for (let i = 0; i < hold.keys.length; i++) {
+      const k = hold.keys[i]!;
+      if (key !== undefined && k !== key) continue;
+      const amount = hold.amounts[i]!;
+      if (amount === 0) continue;
+      hold.amounts[i] = 0;
+      const share = this.#shares.get(this.#keys(k, NONE)[1]);
+      if (share !== undefined) share.amount -= amount;
+      found += amount;
+    }
+    return found;
+  }
+
   acquire(holdId: string, counters: readonly CounterRequest[]): Promise<AcquireResult> {
     return new Promise((resolve, reject) =>
       this.#enqueue({ kind: 'A', holdId, counters, resolve, reject, peek: false }),
@@ -138,9 +198,10 @@ export class RedisQuotaStore implements QuotaStore {
   }
 
   settle(holdId: string, settlements: readonly Settlement[]): Promise<void> {
-    this.#live.delete(holdId);
-    if (settlements.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#enqueue({ kind: 'S', holdId, settlements, resolve }));
+    const hold = this.#holds.get(holdId);
+    if (hold !== undefined) this.#holds.delete(holdId);
+    if (settlements.length === 0 && hold === undefined) return Promise.resolve();
+    return new Promise((resolve) => this.#enqueue({ kind: 'S', hold, settlements, resolve }));
   }
 
   async peek(counters: readonly Pick<CounterRequest, 'key' | 'window'>[]): Promise<readonly CounterState[]> {
@@ -164,14 +225,17 @@ export class RedisQuotaStore implements QuotaStore {
       this.#waiting = null;
     }
     const queue = this.#queue;
+    if (queue.length === 0 && !this.#refresh) return;
     this.#queue = [];
-    for (let i = 0; i < queue.length; i += MAX_OPS) {
+    let i = 0;
+    do {
       this.#inFlight++;
       void this.#send(queue.slice(i, i + MAX_OPS)).finally(() => {
         this.#inFlight--;
         this.#schedule();
       });
-    }
+      i += MAX_OPS;
+    } while (i < queue.length);
   }
 
   async #send(ops: readonly Op[]): Promise<void> {
@@ -180,46 +244,91 @@ export class RedisQuotaStore implements QuotaStore {
     const keys: string[] = [];
     const table: (string | number)[] = [];
     const numbers = new Map<string, number>();
-    const counter = (key: string, w: CounterWindow): number => {
-      const k = this.#keys(key, w);
-      const id = k[0];
+    const counter = (names: Names, w: CounterWindow): number => {
+      const id = names[0];
       let n = numbers.get(id);
       if (n === undefined) {
         n = numbers.size + 1;
         numbers.set(id, n);
-        keys.push(k[0], k[1], k[2]);
+        keys.push(names[0], names[1]);
         if (w.kind === 'sliding') table.push(1, w.ms, w.bucketMs);
         else if (w.kind === 'fixed') table.push(2, w.start, w.end);
         else table.push(0, 0, 0);
       }
       return n;
     };
-    const list: (string | number)[] = [];
+    // This replica's shares as they stand before this call's operations (which run after them). A resync
+    // only when nothing sent earlier is still unanswered: its effect on the shares is then known, or void.
+    let shares: Share[] | null = null;
+    let amounts: number[] | null = null;
+    let opcode = 0;
+    if ((this.#refresh || this.#resync) && this.#inFlight === 1) {
+      opcode = RESYNC;
+      shares = [...this.#shares.values()];
+      amounts = shares.map((share) => share.amount);
+      this.#refresh = this.#resync = false;
+    } else if (this.#refresh) {
+      opcode = REFRESH;
+      shares = [...this.#shares.values()].filter((share) => share.amount > 0);
+      this.#refresh = false;
+    }
+    const list: number[] = [];
     for (const op of ops) {
       if (op.kind === 'A') {
-        list.push('A', op.holdId, op.counters.length);
+        list.push(ACQUIRE, op.counters.length);
         for (const c of op.counters) {
           const cap = Math.min(Math.floor(c.cap), MAX_CAP);
-          list.push(counter(c.key, c.window), cap, Math.ceil(c.amount), c.hold ? 1 : 0);
+          list.push(counter(this.#keys(c.key, c.window), c.window), cap, Math.ceil(c.amount), c.hold ? 1 : 0);
         }
       } else {
-        list.push('S', op.holdId, op.settlements.length);
+        const at = list.length;
+        list.push(SETTLE, 0);
         for (const s of op.settlements) {
-          list.push(counter(s.key, s.window), Math.max(0, Math.ceil(s.actual)));
+          const reserved = op.hold === undefined ? 0 : this.#giveBack(op.hold, s.key);
+          list.push(
+            counter(this.#keys(s.key, s.window), s.window),
+            reserved,
+            Math.max(0, Math.ceil(s.actual)),
+          );
         }
+        // Reservations on counters the settlement did not name are given back too.
+        if (op.hold !== undefined) {
+          for (let i = 0; i < op.hold.keys.length; i++) {
+            const key = op.hold.keys[i]!;
+            const reserved = this.#giveBack(op.hold, key);
+            if (reserved > 0) list.push(counter(this.#keys(key, NONE), NONE), reserved, 0);
+          }
+        }
+        list[at + 1] = (list.length - at - 2) / 3;
       }
     }
-    const args = [JSON.stringify([now, now + this.#ttl, numbers.size, ...table, ...list])];
+    // Registered after the operations' counters, which carry the windows (a share's names carry none).
+    const head: number[] = [];
+    if (shares !== null) {
+      head.push(opcode, shares.length);
+      for (let i = 0; i < shares.length; i++) {
+        head.push(counter(shares[i]!.names, NONE));
+        if (amounts !== null) head.push(amounts[i]!);
+      }
+    }
+    const args = [
+      JSON.stringify([now, now + this.#ttl, this.#rid, numbers.size, ...table, ...head, ...list]),
+    ];
     let reply: number[];
     try {
       reply = (await this.#state.run(QUOTA_BATCH, keys, args)) as number[];
     } catch (err) {
+      this.#resync = true;
       for (const op of ops) this.#failed(op, err);
       // What queued up behind this call would most likely meet the same fate: decide it now.
       const behind = this.#queue;
       this.#queue = [];
       for (const op of behind) this.#failed(op, err);
       return;
+    }
+    if (opcode === RESYNC && amounts !== null) {
+      // Shares written as 0 and still 0 are gone from Redis too.
+      for (const share of shares!) if (share.amount === 0) this.#shares.delete(share.names[1]);
     }
     let at = 0;
     for (const op of ops) {
@@ -243,23 +352,40 @@ export class RedisQuotaStore implements QuotaStore {
     }
   }
 
-  /** Remembers an admitted acquisition's holds for the heartbeat. */
+  /** Remembers an admitted acquisition's reservations, and adds them to this replica's shares. */
   #track(holdId: string, counters: Extract<Op, { kind: 'A' }>['counters'], now: number): void {
-    let held: string[] | null = null;
+    let hold: Hold | null = null;
     for (const c of counters) {
       if (!c.hold || c.amount <= 0) continue;
-      const k = this.#keys(c.key, c.window);
-      (held ??= []).push(k[1], k[2]);
+      const amount = Math.ceil(c.amount);
+      hold ??= { since: now, keys: [], amounts: [] };
+      const i = hold.keys.indexOf(c.key);
+      if (i >= 0) hold.amounts[i]! += amount;
+      else {
+        hold.keys.push(c.key);
+        hold.amounts.push(amount);
+      }
+      const names = this.#keys(c.key, NONE);
+      const share = this.#shares.get(names[1]);
+      if (share === undefined) this.#shares.set(names[1], { names, amount });
+      else share.amount += amount;
     }
-    if (held !== null) this.#live.set(holdId, { keys: held, since: now });
+    if (hold !== null) this.#holds.set(holdId, hold);
   }
 
   #failed(op: Op, err: unknown): void {
     if (op.kind === 'S') {
-      // The hold expires by itself; the actual amount is lost to the counter (the ledger still has it).
+      // Redis may or may not have applied it; the resync settles which. The actual amount is lost to the
+      // counter (the ledger still has it).
       this.#failure(err, null);
       op.resolve();
       return;
+    }
+    // Redis may have applied it: the resync writes this counter's share (0 if this replica holds none).
+    for (const c of op.counters) {
+      if (!c.hold || c.amount <= 0) continue;
+      const names = this.#keys(c.key, NONE);
+      if (!this.#shares.has(names[1])) this.#shares.set(names[1], { names, amount: 0 });
     }
     if (op.peek) {
       op.reject(err);
@@ -278,31 +404,11 @@ export class RedisQuotaStore implements QuotaStore {
     op.resolve({ ok: true, degraded: true, states: op.counters.map(() => ({ used: 0, resetMs: 0 })) });
   }
 
-  /** Pushes the expiry of this replica's live holds forward (a dead replica's holds then lapse). */
-  async #refresh(): Promise<void> {
-    if (this.#live.size === 0 || !this.#state.healthy) return;
-    const now = this.#clock();
-    const exp = now + this.#ttl;
-    const pipe = this.#state.client.pipeline();
-    for (const [id, live] of this.#live) {
-      if (now - live.since > this.#maxHold) {
-        this.#live.delete(id);
-        continue;
-      }
-      for (let i = 0; i + 1 < live.keys.length; i += 2) {
-        const z = live.keys[i] ?? '';
-        pipe.zadd(z, 'XX', exp, id);
-        pipe.pexpireat(z, exp + 60_000);
-        pipe.pexpireat(live.keys[i + 1] ?? '', exp + 60_000);
-      }
-    }
-    await pipe.exec().catch((err: unknown) => this.#failure(err, null));
-  }
-
   /** Stops the heartbeat. Holds still open are left to expire (as if this replica had died). */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
-    this.#live.clear();
+    this.#holds.clear();
+    this.#shares.clear();
   }
 }
 

@@ -213,3 +213,77 @@ describe('RedisQuotaStore across replicas', () => {
     await other.close();
   });
 });
+
+describe('RedisQuotaStore replica shares', () => {
+  const slot = (key: string, amount = 5): CounterRequest => ({
+    key,
+    window: { kind: 'none' },
+    cap: 100,
+    amount,
+    hold: true,
+  });
+  const used = async (store: QuotaStore, key: string): Promise<number | undefined> =>
+    (await store.peek([{ key, window: { kind: 'none' } }]))[0]?.used;
+
+  test('a call that failed after Redis applied it is undone by the next call (resync)', async () => {
+    const state = await redisState();
+    // A reply lost after the script ran: what a command timeout looks like from the client.
+    let lose = false;
+    const real = state.run.bind(state);
+    state.run = async (...args) => {
+      const reply = await real(...args);
+      if (lose) {
+        lose = false;
+        throw new Error('Command timed out');
+      }
+      return reply;
+    };
+    const store = new RedisQuotaStore({ state, failMode: 'open' });
+    const other = new RedisQuotaStore({ state: await redisState() });
+    const key = `lost:${run++}`;
+    assert.equal((await store.acquire('h1', [slot(key)])).ok, true);
+    lose = true;
+    const lost = await store.acquire('h2', [slot(key, 7)]);
+    assert.deepEqual([lost.ok, lost.ok && lost.degraded], [true, true]);
+    assert.equal(await used(other, key), 12, 'Redis applied the lost acquisition');
+    // The store's next call resets its share to what it knows: h1's 5.
+    assert.equal(await used(store, key), 5);
+    await store.settle('h2', [{ key, window: { kind: 'none' }, actual: 0 }]);
+    assert.equal(await used(other, key), 5, 'settling the degraded h2 gives back nothing');
+    await store.settle('h1', [{ key, window: { kind: 'none' }, actual: 0 }]);
+    assert.equal(await used(other, key), 0);
+    await Promise.all([store.close(), other.close()]);
+  });
+
+  test('a settlement gives back what its request reserved, once, even when a counter is named twice', async () => {
+    const a = new RedisQuotaStore({ state: await redisState() });
+    const b = new RedisQuotaStore({ state: await redisState() });
+    const key = `twice:${run++}`;
+    assert.equal((await a.acquire('x1', [slot(key, 3), slot(key, 4)])).ok, true);
+    assert.equal((await b.acquire('y1', [slot(key, 10)])).ok, true);
+    assert.equal(await used(b, key), 17);
+    const none: CounterWindow = { kind: 'none' };
+    await a.settle('x1', [
+      { key, window: none, actual: 0 },
+      { key, window: none, actual: 0 },
+    ]);
+    assert.equal(await used(b, key), 10, "b's share is untouched");
+    await b.settle('y1', [{ key, window: none, actual: 0 }]);
+    assert.equal(await used(a, key), 0);
+    await Promise.all([a.close(), b.close()]);
+  });
+
+  test('a hold older than maxHold stops counting while its replica lives on', async () => {
+    const store = new RedisQuotaStore({ state: await redisState(), reservationTtlMs: 150, maxHoldMs: 100 });
+    const other = new RedisQuotaStore({ state: await redisState() });
+    const key = `stale:${run++}`;
+    assert.equal((await store.acquire('s1', [slot(key)])).ok, true);
+    assert.equal(await used(other, key), 5);
+    const started = Date.now();
+    while ((await used(other, key)) !== 0 && Date.now() - started < 2_000) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    assert.equal(await used(other, key), 0);
+    await Promise.all([store.close(), other.close()]);
+  });
+});
