@@ -3,17 +3,28 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { freePort, spawnGateway, startPrinting, waitReady } from './gateway.ts';
+import { cpuMicros, freePort, spawnGateway, startPrinting, waitReady } from './gateway.ts';
+import { Redis } from 'ioredis';
 import { load, type LoadResult } from './load.ts';
 
 // Governance overhead (issue 6): throughput with a key, two rate limits, a budget, cost and the ledger,
 // against the same route without them, in memory mode and with Redis, in one run.
 //
-// The three gateways are measured in turn in short slices (BENCH_SLICE_MS, default 600 ms), many rotations
-// (BENCH_ROUNDS, default 12; the order rotates each time), and the ratios are the median of each
-// rotation's own: this machine's speed drifts by tens of percent over seconds, and slices this short put
-// the three side by side in time, so drift and bursts of other work move them together.
+// The three gateways are measured in turn in short slices (BENCH_SLICE_MS, default 600 ms), many rounds
+// (BENCH_ROUNDS, default 12, going through every order of the three so none always follows the same
+// one), and the ratios are the median of each round's own: this machine's speed drifts by tens of percent
+// over seconds, and slices this short put the three side by side in time, so drift and bursts of other
+// work move them together.
 
+const ORDERS = [
+  [0, 1, 2],
+  [2, 1, 0],
+  [1, 2, 0],
+  [0, 2, 1],
+  [2, 0, 1],
+  [1, 0, 2],
+];
+const PAUSE_MS = 150;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 12));
 const root = join(import.meta.dirname, '..');
@@ -44,14 +55,14 @@ policies:
 `;
 }
 
-async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: string }> {
+async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: string; pid: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-gov-'));
   const file = join(dir, 'config.yaml');
   writeFileSync(file, yaml);
   const port = await freePort();
   const child = spawnGateway(file, port);
   await waitReady(`http://127.0.0.1:${port}/readyz`);
-  return { child, url: `http://127.0.0.1:${port}/v1/chat/completions` };
+  return { child, url: `http://127.0.0.1:${port}/v1/chat/completions`, pid: child.pid! };
 }
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -62,6 +73,13 @@ export async function benchGovernance(): Promise<void> {
   const plain = await startGateway(config(origin, false, 'memory'));
   const memory = await startGateway(config(origin, true, 'memory'));
   const redis = await startGateway(config(origin, true, 'redis://127.0.0.1:6379'));
+  // The Redis server's own CPU (it shares this machine's cores with the gateways).
+  const info = new Redis('redis://127.0.0.1:6379');
+  const redisCpu = async (): Promise<number> => {
+    const text = await info.info('cpu');
+    const seconds = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(text)?.[1] ?? 0);
+    return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1e6;
+  };
   const body = JSON.stringify({
     model: 'bench-model',
     max_tokens: 32,
@@ -71,10 +89,11 @@ export async function benchGovernance(): Promise<void> {
   try {
     for (const connections of [32]) {
       const targets = [
-        { name: 'ungoverned', url: plain.url, headers: {} },
-        { name: 'governed memory', url: memory.url, headers },
-        { name: 'governed redis', url: redis.url, headers },
+        { name: 'ungoverned', url: plain.url, pid: plain.pid, headers: {} },
+        { name: 'governed memory', url: memory.url, pid: memory.pid, headers },
+        { name: 'governed redis', url: redis.url, pid: redis.pid, headers },
       ];
+      const cpu = new Map<string, { gateway: number; redis: number }[]>(targets.map((t) => [t.name, []]));
       for (const t of targets)
         await load(t.url, body, { connections, durationMs: 1_500, headers: t.headers });
       const row = (name: string, x: LoadResult): string =>
@@ -83,12 +102,19 @@ export async function benchGovernance(): Promise<void> {
       const slices = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
       for (let round = 0; round < ROUNDS; round++) {
         const results = new Map<string, LoadResult>();
-        for (let i = 0; i < targets.length; i++) {
-          const t = targets[(i + round) % targets.length]!;
-          results.set(
-            t.name,
-            await load(t.url, body, { connections, durationMs: SLICE_MS, headers: t.headers }),
-          );
+        for (const i of ORDERS[round % ORDERS.length]!) {
+          const t = targets[i]!;
+          const cpu0 = cpuMicros(t.pid);
+          const redis0 = await redisCpu();
+          const result = await load(t.url, body, { connections, durationMs: SLICE_MS, headers: t.headers });
+          // The gateway's trailing work (ledger batches, settlements) finishes, and is counted, before the next.
+          await new Promise((resolve) => setTimeout(resolve, PAUSE_MS));
+          results.set(t.name, result);
+          const n = Math.max(1, result.requests);
+          cpu.get(t.name)!.push({
+            gateway: (cpuMicros(t.pid) - cpu0) / n,
+            redis: ((await redisCpu()) - redis0) / n,
+          });
         }
         const [p, m, r] = targets.map((t) => results.get(t.name)!);
         for (const t of targets) slices.get(t.name)!.push(results.get(t.name)!);
@@ -97,8 +123,14 @@ export async function benchGovernance(): Promise<void> {
           `governance c=${connections} round ${round + 1}: ${targets.map((t) => `${t.name} ${results.get(t.name)!.rps.toFixed(0)}`).join(', ')} rps; memory/ungoverned ${ratios.at(-1)!.memory.toFixed(2)}  redis/ungoverned ${ratios.at(-1)!.redis.toFixed(2)}`,
         );
       }
+      const plainCpu = median(cpu.get('ungoverned')!.map((x) => x.gateway));
       for (const t of targets) {
         const xs = slices.get(t.name)!;
+        const gateway = median(cpu.get(t.name)!.map((x) => x.gateway));
+        const server = median(cpu.get(t.name)!.map((x) => x.redis));
+        console.log(
+          `governance c=${connections} ${t.name.padEnd(16)} CPU per request (median slice): gateway ${gateway.toFixed(0)} µs (${(gateway / plainCpu).toFixed(2)}× ungoverned), Redis server ${server.toFixed(1)} µs`,
+        );
         console.log(
           row(t.name, {
             requests: xs.reduce((sum, x) => sum + x.requests, 0),
@@ -114,6 +146,7 @@ export async function benchGovernance(): Promise<void> {
       );
     }
   } finally {
+    info.disconnect();
     for (const g of [plain, memory, redis]) g.child.kill('SIGTERM');
     upstream.child.kill();
   }
