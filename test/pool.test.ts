@@ -146,6 +146,33 @@ describe('pool saturation, ejection and emptiness', () => {
     await closeFleet(fleet);
   });
 
+  it("retries a request on another endpoint than the one that failed it, even against the session's affinity", async () => {
+    const fleet = await startFleet(2, { timeScale: 0.02 }, [
+      { faults: { errorRate: 1, errorStatus: 500 }, seed: 1 },
+      {},
+    ]);
+    // No ejection: only the retry's choice of endpoint keeps requests away from the failing server.
+    const gw = await startGateway(
+      poolYaml(fleet.map((s) => s.url).join(',')).replace(
+        'retry: { attempts: 0 }',
+        'retry: { attempts: 1, base: 1ms, max: 1ms }\n    outlier: { consecutive_failures: 1000 }',
+      ),
+    );
+    try {
+      let retried = 0;
+      for (let i = 0; i < 12; i++) {
+        const { res, body } = await chat(gw.url, { 'x-session-id': `s${i % 3}` }, `question number ${i}`);
+        assert.equal(res.status, 200, JSON.stringify(body));
+        if (res.headers.get('x-switchyard-attempts') === '2') retried++;
+      }
+      // The session scorer pins conversations to an endpoint; some were pinned to the failing one.
+      assert.ok(retried > 0, 'some requests first went to the failing endpoint');
+    } finally {
+      await gw.close();
+      await closeFleet(fleet);
+    }
+  });
+
   it('an empty pool is a 503 pool_empty', async () => {
     const gw = await startGateway(poolYaml(''));
     const { res, body } = await chat(gw.url);

@@ -79,6 +79,8 @@ export class PoolScheduler {
   private readonly builder: SchedulingRequestBuilder;
   private readonly queue: FlowQueue<Waiter>;
   private readonly tickets = new WeakMap<RequestContext, Ticket>();
+  /** Endpoints that failed a request's earlier attempts: its retries go elsewhere while others remain. */
+  private readonly failed = new WeakMap<RequestContext, Set<string>>();
   private draining = false;
   private closed = false;
 
@@ -158,10 +160,25 @@ export class PoolScheduler {
     this.endpoints.onEnd(t.endpoint, t.req, { outcome, ttftMs, latencyMs });
   }
 
+  /** An attempt of this request failed on `endpointId`: its next attempts avoid it if they can. */
+  avoid(ctx: RequestContext, endpointId: string): void {
+    const failed = this.failed.get(ctx);
+    if (failed === undefined) this.failed.set(ctx, new Set([endpointId]));
+    else failed.add(endpointId);
+  }
+
+  private candidates(ctx: RequestContext): readonly EndpointState[] {
+    const all = this.endpoints.all();
+    const failed = this.failed.get(ctx);
+    if (failed === undefined) return all;
+    const others = all.filter((e) => !failed.has(e.id));
+    return others.length > 0 ? others : all;
+  }
+
   private dispatch(req: SchedulingRequest, ctx: RequestContext, queuedMs: number): EndpointState {
     const explain = ctx.explainWanted ? emptyCycleState() : null;
     this.endpoints.refreshStaleness(performance.now());
-    const chosen = this.options.profile.pick(req, this.endpoints.all(), explain);
+    const chosen = this.options.profile.pick(req, this.candidates(ctx), explain);
     if (explain !== null) ctx.explain = { pool: this.name, queued_ms: Math.round(queuedMs), ...explain };
     if (chosen === null)
       throw new GatewayError(

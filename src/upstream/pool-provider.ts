@@ -74,6 +74,7 @@ export class PoolProvider implements Provider {
   release(endpoint: Endpoint, ctx: RequestContext, outcome: AttemptOutcome): void {
     this.scheduler.release(endpoint.id, ctx);
     if (outcome === 'neutral') return;
+    if (outcome === 'failure') this.scheduler.avoid(ctx, endpoint.id);
     const group = this.scheduler.endpoints.all().map((e) => e.id);
     this.outlier.record(endpoint.id, outcome === 'success', group);
   }
