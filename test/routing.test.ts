@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
@@ -148,5 +150,80 @@ routes:
     assert.equal(answers[1].body.usage.prompt_tokens, 2); // half of the batch's 4 tokens (2 of 4 inputs)
     await gw.close();
     await up.close();
+  });
+
+  it('gives each batched request its attempt span, response policies, endpoint and request id', async (t) => {
+    const up = await startFakeUpstream();
+    const spans: any[] = [];
+    const collector = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        for (const rs of body.resourceSpans ?? [])
+          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push(span);
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      });
+    });
+    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
+    const traces = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    let gw: TestGateway | null = null;
+    t.after(async () => {
+      await gw?.close();
+      collector.close();
+      await up.close();
+    });
+    const g = await startGateway(`
+metrics: { process: false }
+tracing: { enabled: true, endpoint: ${traces} }
+governance: { prices: { emb: { input: 1000, output: 0 } } }
+policies:
+  - { type: cost, params: { header: true } }
+providers:
+  - { name: fake, type: openai, base_url: "${up.url}", retry: { attempts: 0 } }
+models:
+  - name: emb
+    targets: [{ provider: fake, model: text-embed }]
+routes:
+  - name: batched
+    match: { api: [embeddings] }
+    embeddings_batching: { max_inputs: 64, max_delay: 30ms }
+`);
+    gw = g;
+    const traceIds = ['4bf92f3577b34da6a3ce929d0e0e4736', '5bf92f3577b34da6a3ce929d0e0e4737'];
+    const send = (input: string, i: number) =>
+      fetch(`${g.url}/v1/embeddings`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-request-id': `req-${i}`,
+          traceparent: `00-${traceIds[i]}-00f067aa0ba902b7-01`,
+        },
+        body: JSON.stringify({ model: 'emb', input }),
+      });
+    const answers = await Promise.all([send('a', 0), send('b', 1)]);
+    for (const a of answers) {
+      assert.equal(a.status, 200);
+      assert.equal(a.headers.get('x-switchyard-batched'), 'true');
+      assert.match(a.headers.get('x-switchyard-cost') ?? '', /^\d/, 'the cost policy ran at response start');
+      await a.text();
+    }
+    const calls = up.requests.filter((r) => r.path === '/v1/embeddings');
+    assert.equal(calls.length, 1);
+    await g.close();
+    gw = null;
+    // One client span per request, each in its own trace; the upstream call's parent is the first's.
+    const attempts = spans.filter((span) => span.kind === 3);
+    assert.deepEqual(attempts.map((a) => a.traceId).sort(), [...traceIds].sort());
+    const parent = attempts.find((a) => calls[0]!.headers.traceparent === `00-${a.traceId}-${a.spanId}-01`);
+    assert.ok(parent !== undefined, `upstream traceparent ${String(calls[0]!.headers.traceparent)}`);
+    assert.match(String(calls[0]!.headers['x-request-id']), /^req-[01]$/);
+    const endpoints = spans
+      .filter((span) => span.kind === 2)
+      .map((span) => span.attributes.find((a: any) => a.key === 'switchyard.endpoint')?.value.stringValue);
+    assert.deepEqual(
+      endpoints,
+      [up.url, up.url].map((u) => new URL(u).origin),
+    );
   });
 });

@@ -108,6 +108,7 @@ export function compile(config: Config, deps: CompileDeps): Runtime {
           : new EmbeddingBatcher({
               maxInputs: row.embeddings_batching.max_inputs,
               maxDelayMs: row.embeddings_batching.max_delay,
+              requestIdHeader: config.server.request_id_header,
             }),
       pipeline: pipelineOf([...globalPolicies, ...own]),
       payloadLog:

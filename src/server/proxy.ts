@@ -6,6 +6,8 @@ import { pickTarget, route } from '../routing/router.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import { backoffMs, isRetryable, retryAfterMs, sleep, type RetryBudget } from '../upstream/retry.ts';
 import { attempt } from './attempt.ts';
+import { writeHead } from './relay.ts';
+import type { PolicyPipeline } from '../contracts/policy.ts';
 import { batchable, type EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 
 // The inference path for one request: route → on-request policies → a chain of targets (the picked arm,
@@ -53,7 +55,13 @@ export async function proxy(
   const picked = pickTarget(model, ctx);
   if (decision.batcher !== null && ctx.api === 'embeddings') {
     const inputs = batchable(ctx.body);
-    if (inputs !== null) return batched(ctx, res, { batcher: decision.batcher, target: picked, inputs });
+    if (inputs !== null)
+      return batched(ctx, res, {
+        batcher: decision.batcher,
+        target: picked,
+        inputs,
+        pipeline: decision.pipeline,
+      });
   }
   let chain = chainFor(model, picked);
   let special = false;
@@ -91,7 +99,7 @@ export async function proxy(
 async function batched(
   ctx: RequestContext,
   res: ServerResponse,
-  job: { batcher: EmbeddingBatcher; target: CompiledTarget; inputs: unknown[] },
+  job: { batcher: EmbeddingBatcher; target: CompiledTarget; inputs: unknown[]; pipeline: PolicyPipeline },
 ): Promise<void> {
   const { target } = job;
   ctx.target = target.label;
@@ -99,6 +107,7 @@ async function batched(
   ctx.upstreamModel = target.upstreamModel;
   ctx.attempts = 1;
   ctx.responseHeaders['x-switchyard-target'] = target.label;
+  ctx.responseHeaders['x-switchyard-attempts'] = '1';
   ctx.responseHeaders['x-switchyard-batched'] = 'true';
   const sentAt = performance.now();
   try {
@@ -107,14 +116,14 @@ async function batched(
       ctx.usage = answer.usage;
       ctx.usageSource = 'upstream';
     }
-    ctx.ttftMs = performance.now() - ctx.startedAt;
-    ctx.status = answer.status;
-    res.writeHead(answer.status, {
-      ...ctx.responseHeaders,
+    // As for an unbatched answer: usage is known, so policies may add headers that depend on it (cost).
+    for (const policy of job.pipeline.onResponseStart) policy.onResponseStart!(ctx);
+    writeHead(ctx, res, answer.status, {
       'content-type': 'application/json',
-      'content-length': Buffer.byteLength(answer.body),
+      'content-length': String(Buffer.byteLength(answer.body)),
     });
     res.end(answer.body);
+    ctx.capture?.body(answer.body);
   } finally {
     ctx.upstreamMs += performance.now() - sentAt;
   }

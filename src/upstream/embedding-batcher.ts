@@ -3,6 +3,7 @@ import { toGatewayError } from '../core/errors.ts';
 import { usageFromOpenAI, type Usage } from '../core/usage.ts';
 import type { JsonObject, RequestContext } from '../contracts/request.ts';
 import type { CompiledTarget } from '../config/runtime.ts';
+import type { AttemptSpan } from '../contracts/tracing.ts';
 import { ExchangeDeadline } from './deadline.ts';
 import { readBody, sendUpstream } from './exchange.ts';
 
@@ -13,6 +14,8 @@ import { readBody, sendUpstream } from './exchange.ts';
 export interface BatchOptions {
   readonly maxInputs: number;
   readonly maxDelayMs: number;
+  /** The header that carries the request id upstream (server.request_id_header): the first member's. */
+  readonly requestIdHeader: string;
 }
 
 export interface BatchAnswer {
@@ -24,6 +27,8 @@ export interface BatchAnswer {
 interface Waiting {
   readonly inputs: unknown[];
   readonly ctx: RequestContext;
+  /** The member's attempt span (its wait in the batch included), or null when tracing is off. */
+  readonly span: AttemptSpan | null;
   resolve(answer: BatchAnswer): void;
   reject(err: GatewayError): void;
 }
@@ -64,7 +69,8 @@ export class EmbeddingBatcher {
         const b = batch;
         batch.timer = setTimeout(() => this.flush(key, b), this.options.maxDelayMs);
       }
-      batch.members.push({ inputs, ctx, resolve, reject });
+      const span = ctx.trace?.startAttempt(target) ?? null;
+      batch.members.push({ inputs, ctx, span, resolve, reject });
       batch.size += inputs.length;
       if (batch.size >= this.options.maxInputs) this.flush(key, batch);
     });
@@ -90,18 +96,32 @@ export class EmbeddingBatcher {
       stream: false,
       clientWantsUsage: false,
     });
-    const req = {
-      path: provider.path(up.path, target.upstreamModel),
-      body: up.body,
-      headers: { 'content-type': 'application/json', ...up.headers },
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      [this.options.requestIdHeader]: first.id,
     };
+    if (up.headers !== undefined) Object.assign(headers, up.headers);
+    // The upstream call continues the first traced member's trace (one call has one parent); every
+    // member's own attempt span records the call.
+    const parent = members.find((m) => m.span !== null)?.span ?? null;
+    if (parent !== null) {
+      headers.traceparent = parent.traceparent;
+      if (parent.tracestate !== null) headers.tracestate = parent.tracestate;
+    }
+    const req = { path: provider.path(up.path, target.upstreamModel), body: up.body, headers };
     provider.authorize(req);
     // The batch is not tied to one client: a client that leaves does not cancel the others' answers.
     const deadline = new ExchangeDeadline(new AbortController().signal, provider.timeouts);
     let endpoint;
     try {
+      const pickAt = performance.now();
       endpoint = await provider.endpoint(first);
+      for (const m of members) {
+        m.ctx.endpoint = endpoint.id;
+        m.span?.picked(endpoint, pickAt, req.path);
+      }
       const res = await sendUpstream(endpoint, req, deadline, provider.timeouts.firstByteMs);
+      for (const m of members) m.span?.responded(res.statusCode);
       const raw = await readBody(res, deadline);
       if (res.statusCode >= 400)
         throw provider.translator.error(res.statusCode, raw, {
@@ -112,12 +132,16 @@ export class EmbeddingBatcher {
           clientWantsUsage: false,
         });
       provider.release(endpoint, first, 'success');
+      for (const m of members) m.span?.end();
       this.split(members, JSON.parse(raw.toString('utf8')) as JsonObject, input.length);
     } catch (thrown) {
       const err = toGatewayError(thrown);
       if (endpoint !== undefined)
         provider.release(endpoint, first, err.status >= 500 ? 'failure' : 'neutral');
-      for (const m of members) m.reject(err);
+      for (const m of members) {
+        m.span?.end(err);
+        m.reject(err);
+      }
     } finally {
       deadline.clear();
     }
