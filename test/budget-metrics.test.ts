@@ -103,6 +103,14 @@ describe('budget and prompt-cache metrics', () => {
     assert.equal(sample(lines, 'gateway_budget_remaining', { ...labels, metric: 'usd' }), null);
   });
 
+  it('keeps reporting a charged budget after a reload', async () => {
+    const labels = { scope: 'key', id: 'demo', metric: 'tokens', window: 'day' };
+    const before = sample(await scrape(gw.url), 'gateway_budget_remaining', labels);
+    assert.notEqual(before, null);
+    gw.gateway.reload(gw.gateway.config);
+    assert.equal(sample(await scrape(gw.url), 'gateway_budget_remaining', labels), before);
+  });
+
   it('counts no cache hit for a response without cached tokens', async () => {
     assert.equal((await chat(gw.url, SECRET)).status, 200);
     await waitFor(() => gw.accessLogs().length >= 3);

@@ -13,7 +13,7 @@ import { GatewayError } from '../../core/errors.ts';
 import { CounterPolicy, type Share } from './admission.ts';
 import { BUDGET_METRICS, type BudgetMetric, NANO } from './budget-counter.ts';
 import { budgetStatuses, type BudgetQuery, type BudgetStatus } from './budget-status.ts';
-import { BudgetsInUse } from './budgets-in-use.ts';
+import { budgetsInUseOf, type BudgetsInUse } from './budgets-in-use.ts';
 import {
   appliesTo,
   type Caps,
@@ -118,10 +118,10 @@ class BudgetPolicy extends CounterPolicy<Meta> implements BudgetReporter {
     this.#rules = params.budgets.map(compile);
     this.#keyBudgets = params.key_budgets;
     this.#services = deps.services;
-    this.#inUse = new BudgetsInUse(deps.maxIds);
+    this.#inUse = budgetsInUseOf(deps.services.quotas, name, deps.maxIds);
   }
 
-  /** Remaining amounts of the budgets charged since this policy was built (at most maxIds subjects). */
+  /** Remaining amounts of the budgets charged since start (at most maxIds subjects; kept over reloads). */
   budgetsInUse(): Promise<BudgetStatus[]> {
     const queries: BudgetQuery[] = [];
     for (const subject of this.#inUse.subjects()) {

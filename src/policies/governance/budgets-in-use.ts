@@ -7,8 +7,11 @@ import type { KeyRecord, LimitScope } from '../../contracts/governance.ts';
 //
 // Request-path cost: one Map lookup per counter a request is charged to (keyed by the counter key the
 // policy has already built, so nothing is allocated); an insert only when a counter is new. Past `max`
-// subjects no new ones are added (first come, first served, until the policy is rebuilt by a reload):
-// a remaining amount cannot be summed into an "other" series, so the rest are simply not reported.
+// subjects no new ones are added (first come, first served): a remaining amount cannot be summed into an
+// "other" series, so the rest are simply not reported.
+//
+// A reload rebuilds the policies but not the quota store: the set of a policy (by name) is kept with its
+// store, so the gauge does not lose its series until those subjects spend again.
 
 export interface BudgetSubject {
   readonly scope: LimitScope;
@@ -27,6 +30,10 @@ export class BudgetsInUse {
   constructor(max: number) {
     this.#max = max;
     this.#full = max <= 0;
+  }
+
+  get max(): number {
+    return this.#max;
   }
 
   /**
@@ -56,4 +63,20 @@ export class BudgetsInUse {
   get size(): number {
     return this.#subjects.size;
   }
+}
+
+const kept = new WeakMap<object, Map<string, BudgetsInUse>>();
+
+/** The set of policy `name` on quota store `store`: the one an earlier build of the policy filled, if any. */
+export function budgetsInUseOf(store: object, name: string, max: number): BudgetsInUse {
+  let byName = kept.get(store);
+  if (byName === undefined) {
+    byName = new Map();
+    kept.set(store, byName);
+  }
+  const existing = byName.get(name);
+  if (existing !== undefined && existing.max === max) return existing;
+  const fresh = new BudgetsInUse(max);
+  byName.set(name, fresh);
+  return fresh;
 }
