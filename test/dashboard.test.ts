@@ -182,7 +182,7 @@ describe('dashboard at /ui', { skip: NO_BROWSER }, () => {
   let load: ReturnType<typeof traffic>;
 
   before(async () => {
-    fleet = await startFleet(3, { timeScale: 0.1 });
+    fleet = await startFleet(3, { timeScale: 0.1, gpuMetrics: true });
     gw = await startGateway(yaml(fleet.map((s) => s.url).join(',')), { SWITCHYARD_ADMIN_TOKEN: ADMIN });
     const wired = await fetch(`${gw.url}/admin/dashboard`, { headers: { authorization: `Bearer ${ADMIN}` } });
     await wired.arrayBuffer();
@@ -262,6 +262,14 @@ describe('dashboard at /ui', { skip: NO_BROWSER }, () => {
         /[1-9]\d*%/.test(r.textContent ?? ''),
       ),
     );
+
+    // GPU utilisation from the simulators' DCGM gauge: a percentage in every endpoint's GPU cell.
+    await page.waitForFunction(() =>
+      [...(globalThis as any).document.querySelectorAll('.pool tbody td.gpu')].some((c: any) =>
+        /[1-9]\d*%/.test(c.textContent ?? ''),
+      ),
+    );
+    assert.equal(await page.locator('.pool tbody td.gpu').count(), 3);
 
     // Keys, teams and budgets.
     await page.locator('#keys tr', { hasText: 'alpha' }).waitFor();

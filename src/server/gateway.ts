@@ -337,6 +337,7 @@ export class Gateway {
           waiting: e.waiting,
           running: e.running,
           kv_usage: e.kvUsage,
+          gpu_utilization: Number.isNaN(e.gpuUtilization) ? null : e.gpuUtilization,
           in_flight: e.inFlight,
           health: e.health,
           stale: e.stale,

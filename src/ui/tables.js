@@ -92,6 +92,10 @@ export function renderPools(container, status, live) {
           td(num(e.waiting)),
           td(num(e.running)),
           h('td', null, bar(e.kv_usage, e.kv_usage > 0.9 ? 'hot' : '')),
+          // Only where the endpoint's metrics page reports it (Triton, NIM, DCGM).
+          e.gpu_utilization == null
+            ? td(DASH, 'muted gpu')
+            : h('td', { class: 'gpu' }, bar(e.gpu_utilization, e.gpu_utilization > 0.95 ? 'hot' : '')),
           td(num(e.in_flight)),
           h('td', null, bar(seen?.share ?? 0, 'share')),
           td(seen === undefined ? '0' : num(seen.requests)),
@@ -124,6 +128,7 @@ export function renderPools(container, status, live) {
                 'waiting',
                 'running',
                 'KV cache',
+                'GPU',
                 'in flight',
                 'share (60 s)',
                 'req (60 s)',
