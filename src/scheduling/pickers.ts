@@ -11,17 +11,23 @@ const TIE = 1e-9;
 
 export type Random = () => number;
 
-/** Highest total; ties broken uniformly at random (reservoir sampling over the tied candidates). */
-export class MaxScorePicker implements Picker {
-  readonly type = 'max-score';
+/** A picker that draws random numbers (from `random`, which tests make deterministic). */
+abstract class RandomizedPicker implements Picker {
+  abstract readonly type: string;
   readonly name: string;
-  private readonly random: Random;
+  protected readonly random: Random;
 
   constructor(name: string, random: Random = Math.random) {
     this.name = name;
     this.random = random;
   }
 
+  abstract pick(req: SchedulingRequest, candidates: readonly EndpointView[], totals: Float64Array): number;
+}
+
+/** Highest total; ties broken uniformly at random (reservoir sampling over the tied candidates). */
+export class MaxScorePicker extends RandomizedPicker {
+  readonly type = 'max-score';
   pick(_req: SchedulingRequest, candidates: readonly EndpointView[], totals: Float64Array): number {
     let best = 0;
     let bestScore = totals[0]!;
@@ -41,16 +47,8 @@ export class MaxScorePicker implements Picker {
 }
 
 /** Chance proportional to the total; uniform when every total is 0. */
-export class WeightedRandomPicker implements Picker {
+export class WeightedRandomPicker extends RandomizedPicker {
   readonly type = 'weighted-random';
-  readonly name: string;
-  private readonly random: Random;
-
-  constructor(name: string, random: Random = Math.random) {
-    this.name = name;
-    this.random = random;
-  }
-
   pick(_req: SchedulingRequest, candidates: readonly EndpointView[], totals: Float64Array): number {
     const n = candidates.length;
     let sum = 0;
@@ -65,16 +63,8 @@ export class WeightedRandomPicker implements Picker {
   }
 }
 
-export class RandomPicker implements Picker {
+export class RandomPicker extends RandomizedPicker {
   readonly type = 'random';
-  readonly name: string;
-  private readonly random: Random;
-
-  constructor(name: string, random: Random = Math.random) {
-    this.name = name;
-    this.random = random;
-  }
-
   pick(_req: SchedulingRequest, candidates: readonly EndpointView[]): number {
     return Math.floor(this.random() * candidates.length);
   }
@@ -98,16 +88,8 @@ export class RoundRobinPicker implements Picker {
 }
 
 /** Fewest requests in flight from this gateway; ties at random. */
-export class LeastRequestsPicker implements Picker {
+export class LeastRequestsPicker extends RandomizedPicker {
   readonly type = 'least-requests';
-  readonly name: string;
-  private readonly random: Random;
-
-  constructor(name: string, random: Random = Math.random) {
-    this.name = name;
-    this.random = random;
-  }
-
   pick(_req: SchedulingRequest, candidates: readonly EndpointView[]): number {
     let best = 0;
     let least = candidates[0]!.inFlight;
