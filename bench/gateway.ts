@@ -10,7 +10,26 @@ import { load, type LoadResult } from './load.ts';
 // against the same upstream called directly and through a minimal Node proxy, at 1 and 32 connections.
 // Each server is its own process; the load generator is this one. Access log and metrics are on.
 
-const DURATION = Number(process.env.BENCH_DURATION_MS ?? 2500);
+// Each cell (JSON or stream, 1 or 32 connections) measures the three targets in short slices
+// (BENCH_SLICE_MS, default 500 ms) over BENCH_ROUNDS rounds (default 6), each round in another order of
+// the three, and reports the median of the rounds' own ratios: this machine's speed drifts by tens of
+// percent within seconds, and side-by-side slices keep that drift out of the ratios. Rows show median
+// slices.
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 500);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 6));
+const TARGETS = ['direct', 'minimal', 'gateway'] as const;
+type Target = (typeof TARGETS)[number];
+/** Every order of three targets: a round in each, so none always follows the same one. */
+export const ORDERS = [
+  [0, 1, 2],
+  [2, 1, 0],
+  [1, 2, 0],
+  [0, 2, 1],
+  [2, 0, 1],
+  [1, 0, 2],
+];
+export const median = (xs: readonly number[]): number =>
+  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const root = join(import.meta.dirname, '..');
 
 export async function freePort(): Promise<number> {
@@ -108,19 +127,33 @@ export async function benchGateway(): Promise<void> {
       for (const connections of [1, 32]) {
         await load(targets.gateway, body, { connections, durationMs: 400 }); // warm-up
         await load(targets.minimal, body, { connections, durationMs: 400 });
-        const r: Record<string, LoadResult> = {};
-        for (const name of ['direct', 'minimal', 'gateway'] as const)
-          r[name] = await load(targets[name], body, { connections, durationMs: DURATION });
-        const added = (x: LoadResult): number => x.p50 - r.direct!.p50;
+        // Short slices, the three side by side in every order, ratios per round (see the header).
+        const slices: Record<Target, LoadResult[]> = { direct: [], minimal: [], gateway: [] };
+        const throughput: number[] = [];
+        const addedRatio: number[] = [];
+        for (let round = 0; round < ROUNDS; round++) {
+          const r = {} as Record<Target, LoadResult>;
+          for (const i of ORDERS[round % ORDERS.length]!) {
+            const name = TARGETS[i]!;
+            r[name] = await load(targets[name], body, { connections, durationMs: SLICE_MS });
+            slices[name].push(r[name]);
+          }
+          throughput.push(r.gateway.rps / r.minimal.rps);
+          addedRatio.push((r.gateway.p50 - r.direct.p50) / Math.max(r.minimal.p50 - r.direct.p50, 1e-3));
+        }
+        const m = (name: Target, pick: (x: LoadResult) => number): number => median(slices[name].map(pick));
         const label = `${stream ? 'stream' : 'json  '} c=${String(connections).padEnd(2)}`;
-        for (const name of ['direct', 'minimal', 'gateway'] as const) {
-          const x = r[name]!;
+        for (const name of TARGETS) {
+          const added = name === 'direct' ? 0 : m(name, (x) => x.p50) - m('direct', (x) => x.p50);
           rows.push(
-            `${label} ${name.padEnd(8)} ${fmt(x.rps, 0)} rps  p50 ${fmt(x.p50)} ms  p99 ${fmt(x.p99)} ms  added p50 ${fmt(name === 'direct' ? 0 : added(x), 3)} ms  errors ${x.errors}`,
+            `${label} ${name.padEnd(8)} ${fmt(
+              m(name, (x) => x.rps),
+              0,
+            )} rps  p50 ${fmt(m(name, (x) => x.p50))} ms  p99 ${fmt(m(name, (x) => x.p99))} ms  added p50 ${fmt(added, 3)} ms  errors ${slices[name].reduce((n, x) => n + x.errors, 0)}`,
           );
         }
         rows.push(
-          `${label} ratios: gateway/minimal throughput ${(r.gateway!.rps / r.minimal!.rps).toFixed(2)}  added-p50 gateway/minimal ${(added(r.gateway!) / Math.max(added(r.minimal!), 1e-3)).toFixed(2)}`,
+          `${label} ratios (median of ${ROUNDS} rounds): gateway/minimal throughput ${median(throughput).toFixed(2)}  added-p50 gateway/minimal ${median(addedRatio).toFixed(2)}`,
         );
         console.log(rows.slice(-4).join('\n'));
       }

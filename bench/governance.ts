@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { cpuMicros, freePort, spawnGateway, startPrinting, waitReady } from './gateway.ts';
+import { cpuMicros, freePort, median, ORDERS, spawnGateway, startPrinting, waitReady } from './gateway.ts';
 import { Redis } from 'ioredis';
 import { load, type LoadResult } from './load.ts';
 
@@ -16,14 +16,6 @@ import { load, type LoadResult } from './load.ts';
 // over seconds, and slices this short put the three side by side in time, so drift and bursts of other
 // work move them together.
 
-const ORDERS = [
-  [0, 1, 2],
-  [2, 1, 0],
-  [1, 2, 0],
-  [0, 2, 1],
-  [2, 0, 1],
-  [1, 0, 2],
-];
 const PAUSE_MS = 150;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 12));
@@ -64,8 +56,6 @@ async function startGateway(yaml: string): Promise<{ child: ChildProcess; url: s
   await waitReady(`http://127.0.0.1:${port}/readyz`);
   return { child, url: `http://127.0.0.1:${port}/v1/chat/completions`, pid: child.pid! };
 }
-
-const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 export async function benchGovernance(): Promise<void> {
   const upstream = await startPrinting([join(root, 'bench/servers/upstream.ts')]);
