@@ -34,10 +34,23 @@ export interface SqliteLedgerOptions {
 
 const TYPES = { ts: 'INTEGER', text: 'TEXT', int: 'INTEGER', bool: 'INTEGER', usd: 'REAL' } as const;
 
+/** Rows per multi-row INSERT (× the columns stays far below SQLite's limit on bound parameters). */
+const ROWS_PER_INSERT = 25;
+
+/** A record's column values into `out` from `at`, in LEDGER_COLUMNS order. */
+function bind(r: UsageRecord, out: SQLInputValue[], at: number): void {
+  for (let c = 0; c < LEDGER_COLUMNS.length; c++) {
+    const [field, , kind] = LEDGER_COLUMNS[c]!;
+    const v = r[field];
+    out[at + c] = kind === 'bool' ? (v === true ? 1 : 0) : (v as SQLInputValue);
+  }
+}
+
 export class SqliteLedgerBackend implements LedgerBackend {
   readonly #db: DatabaseSync;
   readonly #table: string;
   readonly #insert: StatementSync;
+  readonly #insertMany: StatementSync;
   /** Deletes all but the newest N rows (seq only grows); null when the ledger keeps everything. */
   readonly #trim: StatementSync | null;
   readonly #maxRecords: number;
@@ -49,13 +62,18 @@ export class SqliteLedgerBackend implements LedgerBackend {
     this.#db.exec(
       `CREATE TABLE IF NOT EXISTS ${t} (seq INTEGER PRIMARY KEY AUTOINCREMENT, ${ledgerColumnsSql(TYPES)})`,
     );
-    for (const [suffix, columns] of LEDGER_INDEXES) {
-      this.#db.exec(`CREATE INDEX IF NOT EXISTS ${t}_${suffix} ON ${t} (${columns})`);
+    // The bounded in-memory ledger (at most maxRecords rows) is scanned whole by a query in a few
+    // milliseconds; its indexes would cost every insert, and every trim, about as much again.
+    if (!(options.path === ':memory:' && this.#maxRecords > 0)) {
+      for (const [suffix, columns] of LEDGER_INDEXES) {
+        this.#db.exec(`CREATE INDEX IF NOT EXISTS ${t}_${suffix} ON ${t} (${columns})`);
+      }
     }
     const names = LEDGER_COLUMNS.map(([, c]) => c);
-    this.#insert = this.#db.prepare(
-      `INSERT INTO ${t} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})`,
-    );
+    const row = `(${names.map(() => '?').join(', ')})`;
+    const insert = `INSERT INTO ${t} (${names.join(', ')}) VALUES `;
+    this.#insert = this.#db.prepare(insert + row);
+    this.#insertMany = this.#db.prepare(insert + Array<string>(ROWS_PER_INSERT).fill(row).join(', '));
     this.#trim =
       this.#maxRecords > 0
         ? this.#db.prepare(`DELETE FROM ${t} WHERE seq <= (SELECT MAX(seq) FROM ${t}) - ?`)
@@ -63,16 +81,19 @@ export class SqliteLedgerBackend implements LedgerBackend {
   }
 
   async insert(records: readonly UsageRecord[]): Promise<void> {
-    const stmt = this.#insert;
     this.#db.exec('BEGIN');
     try {
-      for (const r of records) {
-        stmt.run(
-          ...LEDGER_COLUMNS.map(([field, , kind]): SQLInputValue => {
-            const v = r[field];
-            return kind === 'bool' ? (v === true ? 1 : 0) : (v as SQLInputValue);
-          }),
-        );
+      // ROWS_PER_INSERT rows per statement (fewer calls into SQLite), the rest one by one.
+      const many = new Array<SQLInputValue>(ROWS_PER_INSERT * LEDGER_COLUMNS.length);
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) bind(records[i + j]!, many, j * LEDGER_COLUMNS.length);
+        this.#insertMany.run(...many);
+      }
+      const one = new Array<SQLInputValue>(LEDGER_COLUMNS.length);
+      for (; i < records.length; i++) {
+        bind(records[i]!, one, 0);
+        this.#insert.run(...one);
       }
       this.#trim?.run(this.#maxRecords);
       this.#db.exec('COMMIT');

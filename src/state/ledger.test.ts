@@ -249,5 +249,12 @@ test('an in-memory ledger keeps only its newest max records', async () => {
     ids,
     Array.from({ length: 50 }, (_, i) => 70 + i),
   );
+  // Rows written 25 to a statement and one by one read back whole.
+  for (const n of [99, 119]) {
+    assert.deepEqual(
+      page.records.find((r) => r.requestId === `req-${n}`),
+      record(n),
+    );
+  }
   await backend.close();
 });
