@@ -1,12 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { LedgerBackend } from '../contracts/governance.ts';
 import { SqliteLedgerBackend, type SqliteLedgerOptions } from './ledger-sqlite.ts';
 
 // The worker side of ThreadedSqliteLedgerBackend: one SqliteLedgerBackend, called in message order.
 
 interface Call {
   readonly id: number;
-  readonly method: 'insert' | 'page' | 'totals' | 'close';
+  readonly method: 'insertRows' | 'page' | 'totals' | 'close';
   readonly args: readonly unknown[];
 }
 
@@ -15,7 +14,7 @@ const port = parentPort;
 
 port?.on('message', (call: Call) => {
   const run = (backend[call.method] as (...a: unknown[]) => Promise<unknown>).apply(
-    backend as LedgerBackend,
+    backend,
     call.args as unknown[],
   );
   run.then(

@@ -7,6 +7,7 @@ import type {
   UsageRecord,
   UsageTotals,
 } from '../contracts/governance.ts';
+import { encodeRows, rowValues, type RowBatch } from './ledger-rows.ts';
 import { openSqlite } from './key-store-sqlite.ts';
 import { tableName } from './key-rows.ts';
 import {
@@ -36,15 +37,6 @@ const TYPES = { ts: 'INTEGER', text: 'TEXT', int: 'INTEGER', bool: 'INTEGER', us
 
 /** Rows per multi-row INSERT (× the columns stays far below SQLite's limit on bound parameters). */
 const ROWS_PER_INSERT = 25;
-
-/** A record's column values into `out` from `at`, in LEDGER_COLUMNS order. */
-function bind(r: UsageRecord, out: SQLInputValue[], at: number): void {
-  for (let c = 0; c < LEDGER_COLUMNS.length; c++) {
-    const [field, , kind] = LEDGER_COLUMNS[c]!;
-    const v = r[field];
-    out[at + c] = kind === 'bool' ? (v === true ? 1 : 0) : (v as SQLInputValue);
-  }
-}
 
 export class SqliteLedgerBackend implements LedgerBackend {
   readonly #db: DatabaseSync;
@@ -81,18 +73,24 @@ export class SqliteLedgerBackend implements LedgerBackend {
   }
 
   async insert(records: readonly UsageRecord[]): Promise<void> {
+    return this.insertRows(encodeRows(records));
+  }
+
+  /** The ledger thread's insert: records already flattened (ledger-rows.ts). */
+  async insertRows(batch: RowBatch): Promise<void> {
     this.#db.exec('BEGIN');
     try {
       // ROWS_PER_INSERT rows per statement (fewer calls into SQLite), the rest one by one.
-      const many = new Array<SQLInputValue>(ROWS_PER_INSERT * LEDGER_COLUMNS.length);
+      const width = LEDGER_COLUMNS.length;
+      const many = new Array<string | number | null>(ROWS_PER_INSERT * width);
       let i = 0;
-      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
-        for (let j = 0; j < ROWS_PER_INSERT; j++) bind(records[i + j]!, many, j * LEDGER_COLUMNS.length);
+      for (; i + ROWS_PER_INSERT <= batch.count; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) rowValues(batch, i + j, many, j * width);
         this.#insertMany.run(...many);
       }
-      const one = new Array<SQLInputValue>(LEDGER_COLUMNS.length);
-      for (; i < records.length; i++) {
-        bind(records[i]!, one, 0);
+      const one = new Array<string | number | null>(width);
+      for (; i < batch.count; i++) {
+        rowValues(batch, i, one, 0);
         this.#insert.run(...one);
       }
       this.#trim?.run(this.#maxRecords);
