@@ -294,6 +294,8 @@ export class GatewayMetrics {
   /** Per-model children, cached: prom-client's labels() hashes its arguments on every call. */
   private readonly perModel = new Map<string, ModelChildren>();
   private readonly requestChildren = new Map<string, { inc(): void }>();
+  /** gateway_cost_usd_total children by model and provider (labels() hashes its labels on every call). */
+  private readonly costChildren = new Map<string, { inc(v: number): void }>();
 
   private modelChildren(model: string): ModelChildren {
     let c = this.perModel.get(model);
@@ -370,7 +372,16 @@ export class GatewayMetrics {
     ) {
       this.picks.labels(ctx.provider, caps.endpoint.fold(ctx.endpoint)).inc();
     }
-    if (ctx.costUsd !== null && ctx.costUsd > 0) this.cost.labels(model, ctx.provider ?? '').inc(ctx.costUsd);
+    if (ctx.costUsd !== null && ctx.costUsd > 0) {
+      const provider = ctx.provider ?? '';
+      const name = `${model}\u0000${provider}`;
+      let cost = this.costChildren.get(name);
+      if (cost === undefined) {
+        cost = this.cost.labels(model, provider);
+        this.costChildren.set(name, cost);
+      }
+      cost.inc(ctx.costUsd);
+    }
     if (ctx.errorCode !== null && REJECTIONS.has(ctx.errorCode))
       this.rejections.labels(ctx.errorCode, route).inc();
     if (ctx.errorCode !== null && ctx.provider !== null && ctx.errorCode.startsWith('upstream')) {
