@@ -11,14 +11,14 @@ import { load, type LoadResult } from './load.ts';
 // against the same route without them, in memory mode and with Redis, in one run.
 //
 // The three gateways are measured in turn in short slices (BENCH_SLICE_MS, default 600 ms), many rounds
-// (BENCH_ROUNDS, default 12, going through every order of the three so none always follows the same
+// (BENCH_ROUNDS, default 18, going through every order of the three so none always follows the same
 // one), and the ratios are the median of each round's own: this machine's speed drifts by tens of percent
 // over seconds, and slices this short put the three side by side in time, so drift and bursts of other
 // work move them together.
 
 const PAUSE_MS = 150;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 600);
-const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 12));
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 18));
 const root = join(import.meta.dirname, '..');
 const SECRET = 'sy-bench-secret-0123456789';
 
