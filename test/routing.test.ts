@@ -1,9 +1,8 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 import { startGateway, type TestGateway } from './harness.ts';
+import { startCollector } from './otlp-collector.ts';
 
 // Header and field rules choose models; weighted splits choose arms, visible in a header and in metrics;
 // Azure hosting gets its deployment path, api-version and api-key.
@@ -110,13 +109,13 @@ routes:
   });
 });
 
-describe('embeddings batching', () => {
-  it('merges concurrent embedding requests into one upstream call and splits the answer back', async () => {
-    const up = await startFakeUpstream();
-    const gw = await startGateway(`
+/** A route batching embeddings for model `emb` from a fake upstream, plus `extra` top-level config. */
+function batchingConfig(upstream: string, extra = ''): string {
+  return `
 metrics: { process: false }
+${extra}
 providers:
-  - { name: fake, type: openai, base_url: "${up.url}", retry: { attempts: 0 } }
+  - { name: fake, type: openai, base_url: "${upstream}", retry: { attempts: 0 } }
 models:
   - name: emb
     targets: [{ provider: fake, model: text-embed }]
@@ -124,7 +123,13 @@ routes:
   - name: batched
     match: { api: [embeddings] }
     embeddings_batching: { max_inputs: 64, max_delay: 30ms }
-`);
+`;
+}
+
+describe('embeddings batching', () => {
+  it('merges concurrent embedding requests into one upstream call and splits the answer back', async () => {
+    const up = await startFakeUpstream();
+    const gw = await startGateway(batchingConfig(up.url));
     const send = (input: string | string[]) =>
       fetch(`${gw.url}/v1/embeddings`, {
         method: 'POST',
@@ -154,41 +159,23 @@ routes:
 
   it('gives each batched request its attempt span, response policies, endpoint and request id', async (t) => {
     const up = await startFakeUpstream();
-    const spans: any[] = [];
-    const collector = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        for (const rs of body.resourceSpans ?? [])
-          for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) spans.push(span);
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    await new Promise<void>((r) => collector.listen(0, '127.0.0.1', r));
-    const traces = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/v1/traces`;
+    const collector = await startCollector();
+    const spans = collector.spans;
     let gw: TestGateway | null = null;
     t.after(async () => {
       await gw?.close();
-      collector.close();
+      await collector.close();
       await up.close();
     });
-    const g = await startGateway(`
-metrics: { process: false }
-tracing: { enabled: true, endpoint: ${traces} }
+    const g = await startGateway(
+      batchingConfig(
+        up.url,
+        `tracing: { enabled: true, endpoint: ${collector.url} }
 governance: { prices: { emb: { input: 1000, output: 0 } } }
 policies:
-  - { type: cost, params: { header: true } }
-providers:
-  - { name: fake, type: openai, base_url: "${up.url}", retry: { attempts: 0 } }
-models:
-  - name: emb
-    targets: [{ provider: fake, model: text-embed }]
-routes:
-  - name: batched
-    match: { api: [embeddings] }
-    embeddings_batching: { max_inputs: 64, max_delay: 30ms }
-`);
+  - { type: cost, params: { header: true } }`,
+      ),
+    );
     gw = g;
     const traceIds = ['4bf92f3577b34da6a3ce929d0e0e4736', '5bf92f3577b34da6a3ce929d0e0e4737'];
     const send = (input: string, i: number) =>
@@ -220,7 +207,7 @@ routes:
     assert.match(String(calls[0]!.headers['x-request-id']), /^req-[01]$/);
     const endpoints = spans
       .filter((span) => span.kind === 2)
-      .map((span) => span.attributes.find((a: any) => a.key === 'switchyard.endpoint')?.value.stringValue);
+      .map((span) => span.attrs['switchyard.endpoint']);
     assert.deepEqual(
       endpoints,
       [up.url, up.url].map((u) => new URL(u).origin),

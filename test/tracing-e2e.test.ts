@@ -1,42 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { startFakeUpstream } from './fake-upstream.ts';
 import { basicConfig, startGateway } from './harness.ts';
+import { startCollector } from './otlp-collector.ts';
 
 // Tracing through the real gateway: a fake upstream that fails once then answers, a loopback OTLP/HTTP
 // collector, and a client traceparent. The upstream must see each attempt span as its parent.
 
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
 
-async function collector() {
-  const spans: any[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      for (const rs of body.resourceSpans ?? [])
-        for (const ss of rs.scopeSpans ?? [])
-          for (const s of ss.spans ?? [])
-            spans.push({
-              ...s,
-              attrs: Object.fromEntries(
-                (s.attributes ?? []).map((a: any) => [a.key, Object.values(a.value)[0]]),
-              ),
-            });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces`;
-  return { spans, url, close: () => new Promise<void>((r) => server.close(() => r())) };
-}
-
 describe('tracing end to end', () => {
   it('exports the request, stage, attempt and pick spans and propagates traceparent upstream', async () => {
-    const col = await collector();
+    const col = await startCollector();
     const up = await startFakeUpstream();
     up.script('/v1/chat/completions', { status: 503, json: { error: { message: 'busy' } } });
     const gw = await startGateway(
@@ -57,7 +32,7 @@ describe('tracing end to end', () => {
     assert.equal(res.status, 200);
     await res.text();
     await gw.close();
-    const server = col.spans.find((s) => s.kind === 2);
+    const server = col.spans.find((s) => s.kind === 2)!;
     const attempts = col.spans.filter((s) => s.kind === 3);
     assert.equal(server.traceId, CLIENT_TRACE);
     assert.equal(server.name, 'chat mock-model');
@@ -67,6 +42,7 @@ describe('tracing end to end', () => {
     assert.equal(up.requests.length, 2);
     for (const [i, r] of up.requests.entries()) {
       const span = attempts.find((a) => a.attrs['switchyard.attempt'] === i + 1);
+      assert.ok(span !== undefined, `attempt ${i + 1} exported`);
       assert.equal(r.headers.traceparent, `00-${CLIENT_TRACE}-${span.spanId}-01`);
     }
     assert.equal(col.spans.filter((s) => s.name === 'switchyard.endpoint_pick').length, 2);
