@@ -51,10 +51,11 @@ const MAX_CACHED_KEYS = 10_000;
 /** Redis key names of a counter: data, shares (each replica's part of its holds). */
 type Names = readonly [string, string];
 
-/** What one admitted request reserved, per counter key, until it settles. */
+/** What one admitted request reserved, per counter key (and the share it counts in), until it settles. */
 interface Hold {
   readonly since: number;
   readonly keys: string[];
+  readonly shares: Share[];
   readonly amounts: number[];
 }
 
@@ -167,7 +168,7 @@ export class RedisQuotaStore implements QuotaStore {
     for (const [id, hold] of this.#holds) {
       if (now - hold.since <= this.#maxHold) break; // in order of admission
       this.#holds.delete(id);
-      this.#giveBack(hold);
+      for (let i = 0; i < hold.keys.length; i++) release(hold, i);
       this.#resync = true;
     }
     if (this.#shares.size === 0 || !this.#state.healthy) return;
@@ -175,20 +176,15 @@ export class RedisQuotaStore implements QuotaStore {
     this.#schedule();
   }
 
-  /** Takes a hold's amounts off this replica's shares; returns the amount for `key` (0 if none). */
-  #giveBack(hold: Hold, key?: string): number {
-    let found = 0;
-    for (let i = 0; i < hold.keys.length; i++) {
-      const k = hold.keys[i]!;
-      if (key !== undefined && k !== key) continue;
-      const amount = hold.amounts[i]!;
-      if (amount === 0) continue;
-      hold.amounts[i] = 0;
-      const share = this.#shares.get(this.#keys(k, NONE)[1]);
-      if (share !== undefined) share.amount -= amount;
-      found += amount;
+  /** This replica's share of counter `key`'s holds, created at 0 on first use. */
+  #share(key: string): Share {
+    const names = this.#keys(key, NONE);
+    let share = this.#shares.get(names[1]);
+    if (share === undefined) {
+      share = { names, amount: 0 };
+      this.#shares.set(names[1], share);
     }
-    return found;
+    return share;
   }
 
   acquire(holdId: string, counters: readonly CounterRequest[]): Promise<AcquireResult> {
@@ -259,17 +255,14 @@ export class RedisQuotaStore implements QuotaStore {
     };
     // This replica's shares as they stand before this call's operations (which run after them). A resync
     // only when nothing sent earlier is still unanswered: its effect on the shares is then known, or void.
-    let shares: Share[] | null = null;
-    let amounts: number[] | null = null;
-    let opcode = 0;
+    let resync: { readonly shares: Share[]; readonly amounts: number[] } | null = null;
+    let refresh: Share[] | null = null;
     if ((this.#refresh || this.#resync) && this.#inFlight === 1) {
-      opcode = RESYNC;
-      shares = [...this.#shares.values()];
-      amounts = shares.map((share) => share.amount);
+      const shares = [...this.#shares.values()];
+      resync = { shares, amounts: shares.map((share) => share.amount) };
       this.#refresh = this.#resync = false;
     } else if (this.#refresh) {
-      opcode = REFRESH;
-      shares = [...this.#shares.values()].filter((share) => share.amount > 0);
+      refresh = [...this.#shares.values()].filter((share) => share.amount > 0);
       this.#refresh = false;
     }
     const list: number[] = [];
@@ -281,35 +274,33 @@ export class RedisQuotaStore implements QuotaStore {
           list.push(counter(this.#keys(c.key, c.window), c.window), cap, Math.ceil(c.amount), c.hold ? 1 : 0);
         }
       } else {
+        const { hold } = op;
         const at = list.length;
         list.push(SETTLE, 0);
         for (const s of op.settlements) {
-          const reserved = op.hold === undefined ? 0 : this.#giveBack(op.hold, s.key);
+          const i = hold === undefined ? -1 : hold.keys.indexOf(s.key);
           list.push(
             counter(this.#keys(s.key, s.window), s.window),
-            reserved,
+            i < 0 ? 0 : release(hold!, i),
             Math.max(0, Math.ceil(s.actual)),
           );
         }
         // Reservations on counters the settlement did not name are given back too.
-        if (op.hold !== undefined) {
-          for (let i = 0; i < op.hold.keys.length; i++) {
-            const key = op.hold.keys[i]!;
-            const reserved = this.#giveBack(op.hold, key);
-            if (reserved > 0) list.push(counter(this.#keys(key, NONE), NONE), reserved, 0);
-          }
+        for (let i = 0; hold !== undefined && i < hold.keys.length; i++) {
+          if (hold.amounts[i]! > 0) list.push(counter(hold.shares[i]!.names, NONE), release(hold, i), 0);
         }
         list[at + 1] = (list.length - at - 2) / 3;
       }
     }
     // Registered after the operations' counters, which carry the windows (a share's names carry none).
     const head: number[] = [];
-    if (shares !== null) {
-      head.push(opcode, shares.length);
-      for (let i = 0; i < shares.length; i++) {
-        head.push(counter(shares[i]!.names, NONE));
-        if (amounts !== null) head.push(amounts[i]!);
-      }
+    if (resync !== null) {
+      head.push(RESYNC, resync.shares.length);
+      for (let i = 0; i < resync.shares.length; i++)
+        head.push(counter(resync.shares[i]!.names, NONE), resync.amounts[i]!);
+    } else if (refresh !== null) {
+      head.push(REFRESH, refresh.length);
+      for (const share of refresh) head.push(counter(share.names, NONE));
     }
     const args = [
       JSON.stringify([now, now + this.#ttl, this.#rid, numbers.size, ...table, ...head, ...list]),
@@ -326,9 +317,9 @@ export class RedisQuotaStore implements QuotaStore {
       for (const op of behind) this.#failed(op, err);
       return;
     }
-    if (opcode === RESYNC && amounts !== null) {
+    if (resync !== null) {
       // Shares written as 0 and still 0 are gone from Redis too.
-      for (const share of shares!) if (share.amount === 0) this.#shares.delete(share.names[1]);
+      for (const share of resync.shares) if (share.amount === 0) this.#shares.delete(share.names[1]);
     }
     let at = 0;
     for (const op of ops) {
@@ -358,17 +349,16 @@ export class RedisQuotaStore implements QuotaStore {
     for (const c of counters) {
       if (!c.hold || c.amount <= 0) continue;
       const amount = Math.ceil(c.amount);
-      hold ??= { since: now, keys: [], amounts: [] };
+      hold ??= { since: now, keys: [], shares: [], amounts: [] };
       const i = hold.keys.indexOf(c.key);
+      const share = i >= 0 ? hold.shares[i]! : this.#share(c.key);
       if (i >= 0) hold.amounts[i]! += amount;
       else {
         hold.keys.push(c.key);
+        hold.shares.push(share);
         hold.amounts.push(amount);
       }
-      const names = this.#keys(c.key, NONE);
-      const share = this.#shares.get(names[1]);
-      if (share === undefined) this.#shares.set(names[1], { names, amount });
-      else share.amount += amount;
+      share.amount += amount;
     }
     if (hold !== null) this.#holds.set(holdId, hold);
   }
@@ -382,11 +372,7 @@ export class RedisQuotaStore implements QuotaStore {
       return;
     }
     // Redis may have applied it: the resync writes this counter's share (0 if this replica holds none).
-    for (const c of op.counters) {
-      if (!c.hold || c.amount <= 0) continue;
-      const names = this.#keys(c.key, NONE);
-      if (!this.#shares.has(names[1])) this.#shares.set(names[1], { names, amount: 0 });
-    }
+    for (const c of op.counters) if (c.hold && c.amount > 0) this.#share(c.key);
     if (op.peek) {
       op.reject(err);
       return;
@@ -410,6 +396,14 @@ export class RedisQuotaStore implements QuotaStore {
     this.#holds.clear();
     this.#shares.clear();
   }
+}
+
+/** Takes entry `i` of a hold off this replica's share; returns its amount (0 once given back). */
+function release(hold: Hold, i: number): number {
+  const amount = hold.amounts[i]!;
+  hold.amounts[i] = 0;
+  hold.shares[i]!.amount -= amount;
+  return amount;
 }
 
 function readStates(reply: readonly number[], from: number, n: number): CounterState[] {
