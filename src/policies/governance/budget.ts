@@ -5,7 +5,6 @@ import type {
   BudgetRule,
   CounterWindow,
   GovernanceServices,
-  KeyRecord,
 } from '../../contracts/governance.ts';
 import type { PolicyFactory } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
@@ -21,6 +20,7 @@ import {
   capsFor,
   formatResetDuration,
   mergeCounters,
+  perKeyRecord,
   type Planned,
   retryHeaders,
   slidingWindow,
@@ -92,17 +92,8 @@ function compile(rule: BudgetRule): Compiled {
   return { rule, sliding: w.kind === 'rolling' ? slidingWindow(w.ms) : null, metas };
 }
 
-/** Compiled budgets of a key record (records are cached, so this compiles once per key). */
-const keyRules = new WeakMap<KeyRecord, readonly Compiled[]>();
-
-function compiledOf(record: KeyRecord): readonly Compiled[] {
-  let rules = keyRules.get(record);
-  if (rules === undefined) {
-    rules = record.budgets.map(compile);
-    keyRules.set(record, rules);
-  }
-  return rules;
-}
+/** Compiled budgets of a key record. */
+const compiledOf = perKeyRecord((record) => record.budgets, compile);
 
 class BudgetPolicy extends CounterPolicy<Meta> implements BudgetReporter {
   readonly type = 'budget';

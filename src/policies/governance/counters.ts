@@ -1,5 +1,6 @@
 import type {
   CounterRequest,
+  KeyRecord,
   CounterWindow,
   HeldCounter,
   LimitScope,
@@ -16,6 +17,25 @@ import { existingGovernanceState } from './request-state.ts';
 // duplicates, and settling a hold from the request's final usage.
 
 /** The value a request has for a scope, or null when it has none (e.g. no team): the rule is skipped. */
+/**
+ * `compile` over the rules a key record carries (`rulesOf`), memoised per record: records are cached,
+ * so each key's rules compile once.
+ */
+export function perKeyRecord<R, C>(
+  rulesOf: (record: KeyRecord) => readonly R[],
+  compile: (rule: R) => C,
+): (record: KeyRecord) => readonly C[] {
+  const compiled = new WeakMap<KeyRecord, readonly C[]>();
+  return (record) => {
+    let rules = compiled.get(record);
+    if (rules === undefined) {
+      rules = rulesOf(record).map(compile);
+      compiled.set(record, rules);
+    }
+    return rules;
+  };
+}
+
 export function scopeValue(scope: LimitScope, ctx: RequestContext): string | null {
   switch (scope) {
     case 'key':

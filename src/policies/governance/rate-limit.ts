@@ -3,7 +3,6 @@ import type {
   CounterState,
   CounterWindow,
   GovernanceServices,
-  KeyRecord,
   RateLimitRule,
 } from '../../contracts/governance.ts';
 import type { PolicyFactory } from '../../contracts/policy.ts';
@@ -17,6 +16,7 @@ import {
   capsFor,
   formatResetDuration,
   mergeCounters,
+  perKeyRecord,
   type Planned,
   retryHeaders,
   slidingWindow,
@@ -85,17 +85,8 @@ function compile(rule: RateLimitRule): Compiled {
   return { rule, metas };
 }
 
-/** Compiled limits of a key record (records are cached, so this compiles once per key). */
-const keyRules = new WeakMap<KeyRecord, readonly Compiled[]>();
-
-function compiledOf(record: KeyRecord): readonly Compiled[] {
-  let rules = keyRules.get(record);
-  if (rules === undefined) {
-    rules = record.limits.map(compile);
-    keyRules.set(record, rules);
-  }
-  return rules;
-}
+/** Compiled limits of a key record. */
+const compiledOf = perKeyRecord((record) => record.limits, compile);
 
 class RateLimitPolicy extends CounterPolicy<Meta> {
   readonly type = 'rate-limit';
