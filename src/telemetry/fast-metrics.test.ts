@@ -62,3 +62,12 @@ test('a FastCounter prints what a prom-client Counter prints, with and without l
   assert.equal(await fast.metrics(), await slow.metrics());
   assert.throws(() => f.labels('only-one'), /expected 2 label values/);
 });
+
+test('an unlabelled FastHistogram prints its zero buckets before any observation, as prom-client does', async () => {
+  const slow = new Registry();
+  const fast = new Registry();
+  const config = { name: 'u_seconds', help: 'Unlabelled.', buckets: BUCKETS };
+  new Histogram({ ...config, registers: [slow] });
+  new FastHistogram({ ...config, registers: [fast] });
+  assert.equal(await fast.metrics(), await slow.metrics());
+});

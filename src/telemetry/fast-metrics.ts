@@ -39,6 +39,7 @@ function labelSet(names: readonly string[], values: readonly string[]): LabelSet
 }
 
 abstract class FastMetric<L extends string, C> {
+  abstract readonly type: MetricSnapshot['type'];
   readonly name: string;
   readonly help: string;
   readonly aggregator = 'sum' as const;
@@ -53,6 +54,17 @@ abstract class FastMetric<L extends string, C> {
   }
 
   protected abstract create(): C;
+
+  /** One child's samples, as prom-client's registry formats them. */
+  protected abstract samples(labels: LabelSet, child: C, out: Sample[]): void;
+
+  async get(): Promise<MetricSnapshot> {
+    const values: Sample[] = [];
+    for (const { labels, child } of this.children.values()) this.samples(labels, child, values);
+    // An unlabelled metric shows its zero before any use, as prom-client's do.
+    if (this.labelNames.length === 0 && values.length === 0) this.samples({}, this.create(), values);
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
 
   /** The child for these label values (in labelNames order), created on first use and kept. */
   labels(...values: string[]): C {
@@ -95,17 +107,8 @@ export class FastCounter<L extends string = string> extends FastMetric<L, Counte
     this.labels().inc(amount);
   }
 
-  async get(): Promise<MetricSnapshot> {
-    const values: Sample[] = [];
-    for (const { labels, child } of this.children.values()) values.push({ value: child.value, labels });
-    if (this.labelNames.length === 0 && values.length === 0) values.push({ value: 0, labels: {} });
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values,
-    };
+  protected samples(labels: LabelSet, child: CounterChild, out: Sample[]): void {
+    out.push({ value: child.value, labels });
   }
 }
 
@@ -145,25 +148,15 @@ export class FastHistogram<L extends string = string> extends FastMetric<L, Hist
     return new HistogramChild(this.#bounds);
   }
 
-  async get(): Promise<MetricSnapshot> {
-    const values: Sample[] = [];
+  protected samples(labels: LabelSet, child: HistogramChild, out: Sample[]): void {
     const bucket = `${this.name}_bucket`;
-    for (const { labels, child } of this.children.values()) {
-      let cumulative = 0;
-      for (let i = 0; i <= this.#bounds.length; i++) {
-        cumulative += child.counts[i]!;
-        const le = i < this.#bounds.length ? this.#bounds[i]! : '+Inf';
-        values.push({ labels: { le, ...labels }, value: cumulative, metricName: bucket });
-      }
-      values.push({ labels, value: child.sum, metricName: `${this.name}_sum` });
-      values.push({ labels, value: child.count, metricName: `${this.name}_count` });
+    let cumulative = 0;
+    for (let i = 0; i <= this.#bounds.length; i++) {
+      cumulative += child.counts[i]!;
+      const le = i < this.#bounds.length ? this.#bounds[i]! : '+Inf';
+      out.push({ labels: { le, ...labels }, value: cumulative, metricName: bucket });
     }
-    return {
-      name: this.name,
-      help: this.help,
-      type: this.type,
-      aggregator: this.aggregator,
-      values,
-    };
+    out.push({ labels, value: child.sum, metricName: `${this.name}_sum` });
+    out.push({ labels, value: child.count, metricName: `${this.name}_count` });
   }
 }
