@@ -7,7 +7,7 @@ import type { AttemptSpan } from '../contracts/tracing.ts';
 import type { AttemptOutcome, Endpoint, OutgoingRequest } from '../contracts/upstream.ts';
 import type { CompiledTarget } from '../config/runtime.ts';
 import { ExchangeDeadline } from '../upstream/deadline.ts';
-import { readBody, sendUpstream } from '../upstream/exchange.ts';
+import { propagateTrace, readBody, sendUpstream } from '../upstream/exchange.ts';
 import { relayStream, SSE_HEADERS, writeHead } from './relay.ts';
 import { GatewayError as GatewayErrorClass, toGatewayError } from '../core/errors.ts';
 
@@ -47,11 +47,8 @@ function outgoing(
   if (ctx.stream) headers.accept = 'text/event-stream';
   if (up.headers !== undefined) Object.assign(headers, up.headers);
   Object.assign(headers, ctx.upstreamHeaders);
-  // The attempt span is the upstream's parent; set before authorize() so a signature covers it.
-  if (head.span !== null) {
-    headers.traceparent = head.span.traceparent;
-    if (head.span.tracestate !== null) headers.tracestate = head.span.tracestate;
-  }
+  // Set before authorize() so a signature covers it.
+  propagateTrace(headers, head.span);
   if (ctx.api === 'messages' && provider.type === 'anthropic') forwardAnthropicHeaders(ctx, headers);
   const req = { path: provider.path(up.path, target.upstreamModel), body: up.body, headers };
   provider.authorize(req);

@@ -4,8 +4,9 @@ import { usageFromOpenAI, type Usage } from '../core/usage.ts';
 import type { JsonObject, RequestContext } from '../contracts/request.ts';
 import type { CompiledTarget } from '../config/runtime.ts';
 import type { AttemptSpan } from '../contracts/tracing.ts';
+import type { TranslateInput } from '../contracts/translator.ts';
 import { ExchangeDeadline } from './deadline.ts';
-import { readBody, sendUpstream } from './exchange.ts';
+import { propagateTrace, readBody, sendUpstream } from './exchange.ts';
 
 // Request batching for embeddings: concurrent small embedding requests for the same target and options
 // are merged into one upstream call (up to `maxInputs` inputs or `maxDelayMs` of waiting), and the answer
@@ -88,14 +89,14 @@ export class EmbeddingBatcher {
     const provider = target.provider;
     const first = members[0]!.ctx;
     const input = members.flatMap((m) => m.inputs);
-    const body = { ...batch.body, input };
-    const up = provider.translator.request({
+    const translateInput: TranslateInput = {
       api: 'embeddings',
-      body,
+      body: { ...batch.body, input },
       model: target.upstreamModel,
       stream: false,
       clientWantsUsage: false,
-    });
+    };
+    const up = provider.translator.request(translateInput);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
       [this.options.requestIdHeader]: first.id,
@@ -103,11 +104,7 @@ export class EmbeddingBatcher {
     if (up.headers !== undefined) Object.assign(headers, up.headers);
     // The upstream call continues the first traced member's trace (one call has one parent); every
     // member's own attempt span records the call.
-    const parent = members.find((m) => m.span !== null)?.span ?? null;
-    if (parent !== null) {
-      headers.traceparent = parent.traceparent;
-      if (parent.tracestate !== null) headers.tracestate = parent.tracestate;
-    }
+    propagateTrace(headers, members.find((m) => m.span !== null)?.span ?? null);
     const req = { path: provider.path(up.path, target.upstreamModel), body: up.body, headers };
     provider.authorize(req);
     // The batch is not tied to one client: a client that leaves does not cancel the others' answers.
@@ -123,14 +120,7 @@ export class EmbeddingBatcher {
       const res = await sendUpstream(endpoint, req, deadline, provider.timeouts.firstByteMs);
       for (const m of members) m.span?.responded(res.statusCode);
       const raw = await readBody(res, deadline);
-      if (res.statusCode >= 400)
-        throw provider.translator.error(res.statusCode, raw, {
-          api: 'embeddings',
-          body,
-          model: target.upstreamModel,
-          stream: false,
-          clientWantsUsage: false,
-        });
+      if (res.statusCode >= 400) throw provider.translator.error(res.statusCode, raw, translateInput);
       provider.release(endpoint, first, 'success');
       for (const m of members) m.span?.end();
       this.split(members, JSON.parse(raw.toString('utf8')) as JsonObject, input.length);

@@ -1,5 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { GatewayError } from '../core/errors.ts';
+import type { AttemptSpan } from '../contracts/tracing.ts';
 import type { Endpoint, OutgoingRequest } from '../contracts/upstream.ts';
 import type { ExchangeDeadline } from './deadline.ts';
 
@@ -60,6 +61,13 @@ export function upstreamFailure(err: unknown, signal: AbortSignal): GatewayError
   return new GatewayError('upstream_error', 'The exchange with the upstream provider failed.', {
     cause: err,
   });
+}
+
+/** The attempt span (if any) is the upstream request's parent: its trace context goes on the headers. */
+export function propagateTrace(headers: Record<string, string>, span: AttemptSpan | null): void {
+  if (span === null) return;
+  headers.traceparent = span.traceparent;
+  if (span.tracestate !== null) headers.tracestate = span.tracestate;
 }
 
 export async function sendUpstream(
