@@ -7,28 +7,27 @@ import type {
   UsageRecord,
   UsageTotals,
 } from '../contracts/governance.ts';
+import { WorkerCalls } from '../core/worker-calls.ts';
 import { encodeRows } from './ledger-rows.ts';
 import { SqliteLedgerBackend, type SqliteLedgerOptions } from './ledger-sqlite.ts';
 
 // The embedded ledger on a worker thread: node:sqlite is synchronous, so writing a batch on the event
 // loop holds every request for as long as it takes (about 5 µs a record). Here the database lives in
 // a worker (ledger-sqlite-worker.ts) and the event loop only hands batches over, flattened into typed
-// arrays that are moved, not copied (ledger-rows.ts). Queries go to the worker too. A file database is opened once on this thread first, so a
-// bad path or table fails at start, as with the synchronous backend.
+// arrays that are moved, not copied (ledger-rows.ts). Queries go to the worker too. A file database is
+// opened once on this thread first, so a bad path or table fails at start, as with the synchronous
+// backend.
 
 type Method = 'insertRows' | 'page' | 'totals' | 'close';
 
-interface Reply {
-  readonly id: number;
-  readonly ok: boolean;
-  readonly value?: unknown;
-  readonly error?: string;
+interface Call {
+  readonly method: Method;
+  readonly args: readonly unknown[];
 }
 
 export class ThreadedSqliteLedgerBackend implements LedgerBackend {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  #next = 0;
+  readonly #calls: WorkerCalls<Call>;
   #failed: Error | null = null;
   #closed: Promise<void> | null = null;
 
@@ -40,19 +39,10 @@ export class ThreadedSqliteLedgerBackend implements LedgerBackend {
     this.#worker = new Worker(new URL('./ledger-sqlite-worker.ts', import.meta.url), {
       workerData: options,
     });
-    this.#worker.unref();
-    this.#worker.on('message', (reply: Reply) => {
-      const waiting = this.#pending.get(reply.id);
-      if (waiting === undefined) return;
-      this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) this.#worker.unref();
-      if (reply.ok) waiting.resolve(reply.value);
-      else waiting.reject(new Error(reply.error ?? 'ledger worker failed'));
-    });
+    this.#calls = new WorkerCalls<Call>(this.#worker);
     const fail = (err: Error): void => {
       this.#failed = err;
-      for (const waiting of this.#pending.values()) waiting.reject(err);
-      this.#pending.clear();
+      this.#calls.abandon((_call, _resolve, reject) => reject(err));
     };
     this.#worker.on('error', fail);
     this.#worker.on('exit', (code) => {
@@ -62,13 +52,7 @@ export class ThreadedSqliteLedgerBackend implements LedgerBackend {
 
   #call<T>(method: Method, args: readonly unknown[], transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.#failed !== null) return Promise.reject(this.#failed);
-    const id = this.#next++;
-    // A call in flight keeps the process alive (a flush at shutdown must finish).
-    if (this.#pending.size === 0) this.#worker.ref();
-    return new Promise<T>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#worker.postMessage({ id, method, args }, transfer);
-    });
+    return this.#calls.call<T>({ method, args }, transfer);
   }
 
   insert(records: readonly UsageRecord[]): Promise<void> {

@@ -1,8 +1,9 @@
 import { parentPort } from 'node:worker_threads';
 import { countBpeTokens } from '../../core/tokenizer.ts';
+import { answerCalls } from '../../core/worker-calls.ts';
 
 // The worker side of TokenizerThread: counts the texts of each message, in order.
 
-parentPort?.on('message', (m: { readonly id: number; readonly texts: readonly string[] }) => {
-  parentPort?.postMessage({ id: m.id, counts: m.texts.map(countBpeTokens) });
-});
+if (parentPort !== null) {
+  answerCalls(parentPort, (m: { readonly texts: readonly string[] }) => m.texts.map(countBpeTokens));
+}
