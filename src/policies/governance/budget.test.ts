@@ -14,7 +14,7 @@ import { budgetFactory } from './budget.ts';
 import { budgetStatus } from './budget-status.ts';
 import { budgetRule } from './params.ts';
 import { PriceBook } from './prices.ts';
-import { build, finish, testContext, testServices, refusal } from './test-context.ts';
+import { build, finish, keyIdentity, testContext, testServices, refusal } from './test-context.ts';
 import { promptTokens } from './token-estimate.ts';
 
 const prefix = uniqueName('budget') + ':';
@@ -57,16 +57,7 @@ function setup(quotas: QuotaStore, start: number, timeZone = 'America/New_York')
 
 function ctxFor(team: string, user = 'ann', body: Record<string, unknown> = BODY): RequestContext {
   const ctx = testContext({ body });
-  ctx.identity = {
-    id: `key-${user}`,
-    kind: 'api-key',
-    tenant: 'acme',
-    team,
-    user,
-    allowedModels: null,
-    priority: null,
-    metadata: {},
-  };
+  ctx.identity = keyIdentity(`key-${user}`, { tenant: 'acme', team, user });
   return ctx;
 }
 

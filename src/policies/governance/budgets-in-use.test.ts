@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { budgetFactory } from './budget.ts';
 import { BudgetsInUse } from './budgets-in-use.ts';
-import { finish, policyServices, testContext, testServices } from './test-context.ts';
+import { finish, keyIdentity, policyServices, testContext, testServices } from './test-context.ts';
 
 test('admits subjects first come, first served, up to the cap, and none after', () => {
   const inUse = new BudgetsInUse(2);
@@ -26,16 +26,7 @@ test('the budget policy reports what it charged, capped, and rejects when the st
   ) as ReturnType<typeof budgetFactory.create> & { budgetsInUse(): Promise<readonly unknown[]> };
   for (const team of ['red', 'blue']) {
     const ctx = testContext();
-    ctx.identity = {
-      id: `key-${team}`,
-      kind: 'api-key',
-      tenant: null,
-      team,
-      user: null,
-      allowedModels: null,
-      priority: null,
-      metadata: {},
-    };
+    ctx.identity = keyIdentity(`key-${team}`, { team });
     await policy.onRequest?.(ctx);
     finish(ctx, 100, 20);
     policy.onEnd?.(ctx);

@@ -10,7 +10,7 @@ import { RedisState } from '../../state/redis-state.ts';
 import { dropRedisPrefix, REDIS_URL, TEST_COMMAND_TIMEOUT_MS, uniqueName } from '../../state/test-env.ts';
 import { rateLimitFactory } from './rate-limit.ts';
 import { governanceState } from './request-state.ts';
-import { build, finish, testContext, testServices, refusal } from './test-context.ts';
+import { build, finish, keyIdentity, testContext, testServices, refusal } from './test-context.ts';
 import { promptTokens } from './token-estimate.ts';
 
 const prefix = uniqueName('rl') + ':';
@@ -34,16 +34,7 @@ function policyOn(quotas: QuotaStore, params: unknown): Policy {
 
 function ctxFor(user: string, extra: { team?: string; body?: Record<string, unknown> } = {}): RequestContext {
   const ctx = testContext(extra.body === undefined ? {} : { body: extra.body });
-  ctx.identity = {
-    id: `key-${user}`,
-    kind: 'api-key',
-    tenant: 'acme',
-    team: extra.team ?? 'red',
-    user,
-    allowedModels: null,
-    priority: null,
-    metadata: {},
-  };
+  ctx.identity = keyIdentity(`key-${user}`, { tenant: 'acme', team: extra.team ?? 'red', user });
   return ctx;
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { GovernancePolicyServices, GovernanceServices } from '../../contracts/governance.ts';
 import type { Policy, PolicyFactory, PolicyServices } from '../../contracts/policy.ts';
-import type { JsonObject, RequestContext } from '../../contracts/request.ts';
+import type { Identity, JsonObject, RequestContext } from '../../contracts/request.ts';
 import { GatewayError, type ErrorCode } from '../../core/errors.ts';
 import { newRequestId } from '../../core/ids.ts';
 import { createContext } from '../../server/context.ts';
@@ -36,6 +36,21 @@ export function testContext(init: ContextInit = {}): RequestContext {
   ctx.model = model;
   ctx.route = init.route ?? 'default';
   return ctx;
+}
+
+/** An API-key identity `id` (no tenant, team or user unless given). */
+export function keyIdentity(id: string, fields: Partial<Omit<Identity, 'id' | 'kind'>> = {}): Identity {
+  return {
+    id,
+    kind: 'api-key',
+    tenant: null,
+    team: null,
+    user: null,
+    allowedModels: null,
+    priority: null,
+    metadata: {},
+    ...fields,
+  };
 }
 
 /** Runs the policy's onRequest, which must refuse with `code` (429); returns the error. */
