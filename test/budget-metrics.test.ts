@@ -1,13 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { chatCompletion, startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { basicConfig, startGateway, waitFor, type TestGateway } from './harness.ts';
+import { basicConfig, startGateway, startGovernedExample, waitFor, type TestGateway } from './harness.ts';
 
 // gateway_budget_remaining (read from the quota store at scrape time) and
 // gateway_prompt_cache_hits_total, end to end on examples/governed.yaml (key "demo": 100000 tokens a day).
 
-const example = readFileSync(new URL('../examples/governed.yaml', import.meta.url), 'utf8');
 const SECRET = 'sy-demo-secret-for-budget-metrics';
 
 async function chat(url: string, key: string | null): Promise<Response> {
@@ -42,18 +40,12 @@ describe('budget and prompt-cache metrics', () => {
   let upstream: FakeUpstream;
   let gw: TestGateway;
 
+  let close: () => Promise<void>;
+
   before(async () => {
-    upstream = await startFakeUpstream();
-    gw = await startGateway(example, {
-      UPSTREAM_URL: upstream.url,
-      DEMO_KEY: SECRET,
-      LEDGER_URL: 'sqlite::memory:',
-    });
+    ({ upstream, gw, close } = await startGovernedExample(SECRET));
   });
-  after(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  after(() => close());
 
   it('shows no budget sample before the budget is charged', async () => {
     const lines = await scrape(gw.url);

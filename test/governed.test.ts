@@ -1,13 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
-import { startGateway, type TestGateway } from './harness.ts';
+import { startGovernedExample, type TestGateway } from './harness.ts';
 
 // examples/governed.yaml end to end: keys, 401/403, rate limits with headers, the admin API (keys,
 // revocation, usage totals, budgets). Limits held across replicas: test/replicas.test.ts.
 
-const example = readFileSync(new URL('../examples/governed.yaml', import.meta.url), 'utf8');
 const SECRET = 'sy-demo-secret-for-tests';
 const ADMIN = 'admin-token-for-tests';
 
@@ -30,22 +27,14 @@ function admin(url: string, path: string, init: RequestInit = {}, token = ADMIN)
 }
 
 describe('governed example', () => {
-  let upstream: FakeUpstream;
   let gw: TestGateway;
 
+  let close: () => Promise<void>;
+
   before(async () => {
-    upstream = await startFakeUpstream();
-    gw = await startGateway(example, {
-      UPSTREAM_URL: upstream.url,
-      DEMO_KEY: SECRET,
-      SWITCHYARD_ADMIN_TOKEN: ADMIN,
-      LEDGER_URL: 'sqlite::memory:',
-    });
+    ({ gw, close } = await startGovernedExample(SECRET, { SWITCHYARD_ADMIN_TOKEN: ADMIN }));
   });
-  after(async () => {
-    await gw.close();
-    await upstream.close();
-  });
+  after(() => close());
 
   it('needs a key (401), allows only its models (403), and reports limits in headers', async () => {
     const none = await chat(gw.url, null);
@@ -103,15 +92,11 @@ describe('governed example', () => {
 
 describe('admin API off by default', () => {
   it('answers 404 when no admin token is configured', async () => {
-    const upstream = await startFakeUpstream();
-    const gw = await startGateway(example, {
-      UPSTREAM_URL: upstream.url,
-      DEMO_KEY: SECRET,
-      SWITCHYARD_ADMIN_TOKEN: '',
-      LEDGER_URL: 'sqlite::memory:',
-    });
-    assert.equal((await admin(gw.url, '/keys')).status, 404);
-    await gw.close();
-    await upstream.close();
+    const { gw, close } = await startGovernedExample(SECRET, { SWITCHYARD_ADMIN_TOKEN: '' });
+    try {
+      assert.equal((await admin(gw.url, '/keys')).status, 404);
+    } finally {
+      await close();
+    }
   });
 });

@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../src/config/load.ts';
 import { Gateway } from '../src/server/gateway.ts';
 import { createLogger } from '../src/telemetry/access-log.ts';
+import { startFakeUpstream, type FakeUpstream } from './fake-upstream.ts';
 
 // Starts a gateway on a free loopback port from YAML text, capturing its log lines for assertions.
 
@@ -60,4 +62,31 @@ export async function waitFor(check: () => boolean, timeoutMs = 2000): Promise<v
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+const GOVERNED = readFileSync(new URL('../examples/governed.yaml', import.meta.url), 'utf8');
+
+/**
+ * examples/governed.yaml in front of a fresh fake upstream, its demo key's secret `secret`, an in-memory
+ * SQLite ledger; `env` adds to (or replaces) those settings. close() stops both.
+ */
+export async function startGovernedExample(
+  secret: string,
+  env: Record<string, string> = {},
+): Promise<{ upstream: FakeUpstream; gw: TestGateway; close: () => Promise<void> }> {
+  const upstream = await startFakeUpstream();
+  const gw = await startGateway(GOVERNED, {
+    UPSTREAM_URL: upstream.url,
+    DEMO_KEY: secret,
+    LEDGER_URL: 'sqlite::memory:',
+    ...env,
+  });
+  return {
+    upstream,
+    gw,
+    close: async () => {
+      await gw.close();
+      await upstream.close();
+    },
+  };
 }
