@@ -8,7 +8,7 @@ import type { AttemptOutcome, Endpoint, OutgoingRequest } from '../contracts/ups
 import type { CompiledTarget } from '../config/runtime.ts';
 import { ExchangeDeadline } from '../upstream/deadline.ts';
 import { propagateTrace, readBody, sendUpstream } from '../upstream/exchange.ts';
-import { relayStream, SSE_HEADERS, writeHead } from './relay.ts';
+import { answerJson, relayStream, SSE_HEADERS } from './relay.ts';
 import { GatewayError as GatewayErrorClass, toGatewayError } from '../core/errors.ts';
 
 // One attempt: translate for the target, pick its endpoint, exchange, and answer the client (JSON or a
@@ -139,20 +139,13 @@ export async function attempt(
       for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
       await relayStream(ctx, res, upstream, { st: provider.translator.stream(input), deadline });
     } else {
-      const body = await readBody(upstream, deadline);
-      const out = provider.translator.response(body, input);
-      if (out.usage !== null) {
-        ctx.usage = out.usage;
-        ctx.usageSource = 'upstream';
-      }
-      // Usage is known here, so policies may add headers that depend on it (cost).
-      for (const policy of options.pipeline.onResponseStart) policy.onResponseStart!(ctx);
-      writeHead(ctx, res, upstream.statusCode, {
-        'content-type': 'application/json',
-        'content-length': String(Buffer.byteLength(out.body)),
-      });
-      res.end(out.body);
-      ctx.capture?.body(out.body);
+      const out = provider.translator.response(await readBody(upstream, deadline), input);
+      answerJson(
+        ctx,
+        res,
+        { status: upstream.statusCode, body: out.body, usage: out.usage },
+        options.pipeline,
+      );
     }
     span?.end();
   } catch (thrown) {

@@ -6,7 +6,7 @@ import { pickTarget, route } from '../routing/router.ts';
 import type { UpstreamEvents } from '../upstream/events.ts';
 import { backoffMs, isRetryable, retryAfterMs, sleep, type RetryBudget } from '../upstream/retry.ts';
 import { attempt } from './attempt.ts';
-import { writeHead } from './relay.ts';
+import { answerJson } from './relay.ts';
 import type { PolicyPipeline } from '../contracts/policy.ts';
 import { batchable, type EmbeddingBatcher } from '../upstream/embedding-batcher.ts';
 
@@ -111,19 +111,7 @@ async function batched(
   ctx.responseHeaders['x-switchyard-batched'] = 'true';
   const sentAt = performance.now();
   try {
-    const answer = await job.batcher.submit(ctx, target, job.inputs);
-    if (answer.usage !== null) {
-      ctx.usage = answer.usage;
-      ctx.usageSource = 'upstream';
-    }
-    // As for an unbatched answer: usage is known, so policies may add headers that depend on it (cost).
-    for (const policy of job.pipeline.onResponseStart) policy.onResponseStart!(ctx);
-    writeHead(ctx, res, answer.status, {
-      'content-type': 'application/json',
-      'content-length': String(Buffer.byteLength(answer.body)),
-    });
-    res.end(answer.body);
-    ctx.capture?.body(answer.body);
+    answerJson(ctx, res, await job.batcher.submit(ctx, target, job.inputs), job.pipeline);
   } finally {
     ctx.upstreamMs += performance.now() - sentAt;
   }

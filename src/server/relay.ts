@@ -1,6 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { GatewayError } from '../core/errors.ts';
+import type { PolicyPipeline } from '../contracts/policy.ts';
 import type { RequestContext } from '../contracts/request.ts';
+import type { Usage } from '../core/usage.ts';
 import type { StreamTranslator } from '../contracts/translator.ts';
 import type { ExchangeDeadline } from '../upstream/deadline.ts';
 import { upstreamFailure, type UpstreamResponse } from '../upstream/exchange.ts';
@@ -92,6 +94,30 @@ export function writeHead(
   ctx.ttftMs = performance.now() - ctx.startedAt;
   ctx.status = status;
   res.writeHead(status, { ...ctx.responseHeaders, ...headers });
+}
+
+/**
+ * A whole (not streamed) answer: its usage onto the context, then the response-start policies (usage is
+ * known, so they may add headers that depend on it: cost), then status, headers and body in one write.
+ */
+export function answerJson(
+  ctx: RequestContext,
+  res: ServerResponse,
+  answer: { readonly status: number; readonly body: string | Buffer; readonly usage: Usage | null },
+  pipeline: PolicyPipeline,
+): void {
+  if (answer.usage !== null) {
+    ctx.usage = answer.usage;
+    ctx.usageSource = 'upstream';
+  }
+  for (const policy of pipeline.onResponseStart) policy.onResponseStart!(ctx);
+  const length = typeof answer.body === 'string' ? Buffer.byteLength(answer.body) : answer.body.length;
+  writeHead(ctx, res, answer.status, {
+    'content-type': 'application/json',
+    'content-length': String(length),
+  });
+  res.end(answer.body);
+  ctx.capture?.body(answer.body);
 }
 
 export async function relayStream(
