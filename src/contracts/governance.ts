@@ -111,8 +111,11 @@ export interface KeyStore {
 
 /** The key service the auth policy and the admin API use: store + hot-path cache + revocation fan-out. */
 export interface KeyDirectory {
-  /** The record for a presented secret (revoked and expired ones included), or null when unknown. */
-  authenticate(secret: string): Promise<KeyRecord | null>;
+  /**
+   * The record for a presented secret (revoked and expired ones included), or null when unknown: at once
+   * when cached, else once loaded from the store.
+   */
+  authenticate(secret: string): KeyRecord | null | Promise<KeyRecord | null>;
   /** Generates a key; the secret is returned once and never stored. */
   create(fields: KeyFields): Promise<{ record: KeyRecord; secret: string }>;
   /** Adds or refreshes a key whose secret is supplied (keys declared in config). */
@@ -360,7 +363,7 @@ export interface HeldCounter {
   readonly reserved: number;
 }
 
-/** Governance data for one request (today in a WeakMap; proposed as a RequestContext field). */
+/** Governance data for one request (RequestContext.governance). */
 export interface GovernanceState {
   /** The key record when the request authenticated with a virtual key. */
   key: KeyRecord | null;

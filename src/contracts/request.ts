@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ErrorCode } from '../core/errors.ts';
 import type { Usage } from '../core/usage.ts';
+import type { GovernanceState } from './governance.ts';
 import type { RequestSpan } from './tracing.ts';
 
 // The per-request state object. The server creates one per request with every field initialised (one
@@ -95,6 +96,8 @@ export interface RequestContext {
   priority: PriorityClass;
   /** Money spent on this request in USD, once usage is known (null when no price applies). */
   costUsd: number | null;
+  /** What governance policies keep for the request (key record, estimate, holds); null until one runs. */
+  governance: GovernanceState | null;
   /** The client asked for the routing explanation (debug header). */
   readonly debug: boolean;
   /** Build the routing explanation (debug, or sampled for the live dashboard); only debug returns it. */

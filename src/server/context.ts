@@ -59,6 +59,7 @@ export function createContext(init: ContextInit): RequestContext {
     identity: null,
     priority: priorityFrom(init.req.headers['x-switchyard-priority']),
     costUsd: null,
+    governance: null,
     debug: init.debug,
     explainWanted: init.debug,
     explain: null,

@@ -43,7 +43,11 @@ export async function proxy(
   if (decision.priority !== undefined) ctx.priority = decision.priority;
   const onRequestAt = ctx.trace === null ? 0 : performance.now();
   try {
-    for (const policy of decision.pipeline.onRequest) await policy.onRequest!(ctx);
+    // A hook that finished synchronously is not awaited: each await is a turn of the microtask queue.
+    for (const policy of decision.pipeline.onRequest) {
+      const pending = policy.onRequest!(ctx);
+      if (pending !== undefined) await pending;
+    }
   } catch (err) {
     ctx.trace?.stage('on_request', onRequestAt, err);
     throw err;

@@ -62,7 +62,7 @@ export class CachedKeyDirectory implements KeyDirectory {
     );
   }
 
-  async authenticate(secret: string): Promise<KeyRecord | null> {
+  authenticate(secret: string): KeyRecord | null | Promise<KeyRecord | null> {
     const hash = hashSecret(secret);
     const hit = this.#cache.get(hash);
     if (hit !== undefined && hit.until > this.#clock()) return hit.record;

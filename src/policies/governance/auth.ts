@@ -81,21 +81,33 @@ class AuthPolicy implements Policy {
     return null;
   }
 
-  async #fromKey(ctx: RequestContext, secret: string): Promise<Identity> {
-    let record: KeyRecord | null;
+  #fromKey(ctx: RequestContext, secret: string): Identity | Promise<Identity> {
+    let found: KeyRecord | null | Promise<KeyRecord | null>;
     try {
-      record = await this.#services.keys.authenticate(secret);
+      found = this.#services.keys.authenticate(secret);
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      this.#services.onStateEvent({ component: 'keys', kind: 'error', decision: 'closed', error });
-      throw new GatewayError(
-        'state_unavailable',
-        'API keys cannot be checked right now; try again shortly.',
-        {
-          cause: err,
+      throw this.#unavailable(err);
+    }
+    if (found instanceof Promise) {
+      return found.then(
+        (record) => this.#keyIdentity(ctx, record),
+        (err: unknown) => {
+          throw this.#unavailable(err);
         },
       );
     }
+    return this.#keyIdentity(ctx, found);
+  }
+
+  #unavailable(err: unknown): GatewayError {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#services.onStateEvent({ component: 'keys', kind: 'error', decision: 'closed', error });
+    return new GatewayError('state_unavailable', 'API keys cannot be checked right now; try again shortly.', {
+      cause: err,
+    });
+  }
+
+  #keyIdentity(ctx: RequestContext, record: KeyRecord | null): Identity {
     if (record === null) throw unauthorized('Incorrect API key provided.');
     if (record.revokedAt !== null) throw unauthorized('This API key has been revoked.');
     if (record.expiresAt !== null && record.expiresAt <= this.#services.clock()) {
@@ -108,7 +120,7 @@ class AuthPolicy implements Policy {
     return keyIdentity(record);
   }
 
-  async #identify(ctx: RequestContext): Promise<Identity> {
+  #identify(ctx: RequestContext): Identity | Promise<Identity> {
     const credential = this.#credential(ctx);
     if (credential !== null) {
       if (this.#jwt !== null && looksLikeJwt(credential)) return this.#jwt.verify(credential);
@@ -128,8 +140,14 @@ class AuthPolicy implements Policy {
     );
   }
 
-  async onRequest(ctx: RequestContext): Promise<void> {
-    const identity = await this.#identify(ctx);
+  /** Synchronous when the identity is known at once (a cached key, a certificate), else a promise. */
+  onRequest(ctx: RequestContext): void | Promise<void> {
+    const identity = this.#identify(ctx);
+    if (identity instanceof Promise) return identity.then((id) => this.#admit(ctx, id));
+    this.#admit(ctx, identity);
+  }
+
+  #admit(ctx: RequestContext, identity: Identity): void {
     const allowed = identity.allowedModels;
     if (allowed !== null && !allowed.has(ctx.model) && !allowed.has(ctx.requestedModel)) {
       throw new GatewayError('forbidden', `This credential may not use model "${ctx.requestedModel}".`, {

@@ -3,9 +3,9 @@ import type { Identity, PriorityClass, RequestContext } from '../../contracts/re
 import type { Planned } from './counters.ts';
 
 // Governance data per request. Policies are stateless singletons, so what one request needs between
-// onRequest and onEnd (its key record, token estimate, held reservations) lives here, keyed by the
-// request's context. Proposed as a RequestContext field (`governance: GovernanceState | null`) so this
-// WeakMap can go.
+// onRequest and onEnd (its key record, token estimate, held reservations) lives on the request's context
+// (`ctx.governance`), created by the first governance policy that runs. Only this module creates it, so
+// the field always holds a RequestGovernance.
 
 /** What a counter policy's plan depends on (see admission.ts). */
 export interface Inputs {
@@ -34,18 +34,16 @@ export interface RequestGovernance extends GovernanceState {
   prepared: Prepared[] | null;
 }
 
-const states = new WeakMap<RequestContext, RequestGovernance>();
-
 export function governanceState(ctx: RequestContext): RequestGovernance {
-  let state = states.get(ctx);
-  if (state === undefined) {
+  let state = ctx.governance as RequestGovernance | null;
+  if (state === null) {
     state = { key: null, estimate: null, holds: new Map(), lead: null, prepared: null };
-    states.set(ctx, state);
+    ctx.governance = state;
   }
   return state;
 }
 
 /** The state if any governance policy touched this request, without creating one. */
 export function existingGovernanceState(ctx: RequestContext): RequestGovernance | undefined {
-  return states.get(ctx);
+  return (ctx.governance as RequestGovernance | null) ?? undefined;
 }
