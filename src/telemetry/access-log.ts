@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { DestinationStream } from 'pino';
 import type { RequestContext } from '../contracts/request.ts';
+import { FLUSH_MS, LineDestination } from './log-destination.ts';
 
 // The operator log: JSON lines through pino, written asynchronously. The access log is one line per
 // request with what an operator needs to answer "what happened to request X". Prompts and outputs only
@@ -11,27 +12,11 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
 }
 
-/** Lines wait in memory at most this long (the buffer is written sooner once it holds BUFFER_BYTES). */
-export const FLUSH_MS = 500;
-/** Below SonicBoom's largest single write (16 KB). */
-const BUFFER_BYTES = 12 * 1024;
+export { FLUSH_MS };
 
-/**
- * Where log lines go (a file descriptor or a path): buffered, written asynchronously in blocks of about
- * 12 KB (each write is a round trip through libuv's thread pool, so fewer is cheaper under load), and
- * written out at least every FLUSH_MS, so a line never waits for traffic to fill the buffer.
- */
-export function logDestination(dest: number | string): ReturnType<typeof pino.destination> {
-  const stream = pino.destination({ dest, sync: false, minLength: BUFFER_BYTES });
-  const timer = setInterval(() => {
-    // Nothing buffered, or a write under way (it writes the rest when it completes): nothing to do.
-    const state = stream as unknown as { _len?: number; _writing?: boolean; destroyed?: boolean };
-    if (state._len === 0 || state._writing === true || state.destroyed === true) return;
-    stream.flush();
-  }, FLUSH_MS);
-  timer.unref();
-  stream.once('close', () => clearInterval(timer));
-  return stream;
+/** Where log lines go (a file descriptor or a path): buffered, written in blocks (log-destination.ts). */
+export function logDestination(dest: number | string): LineDestination {
+  return new LineDestination(dest);
 }
 
 /**
@@ -89,6 +74,9 @@ export class AccessLog {
   }
 
   write(ctx: RequestContext): void {
-    this.sink.write(`${JSON.stringify(accessLogLine(ctx, new Date().toISOString()))}\n`);
+    const json = JSON.stringify(accessLogLine(ctx, new Date().toISOString()));
+    // Encoded as is: joining the newline on first would copy the line.
+    if (this.sink instanceof LineDestination) this.sink.writeLine(json);
+    else this.sink.write(`${json}\n`);
   }
 }
