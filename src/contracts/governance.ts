@@ -351,16 +351,20 @@ export interface UsageLedger {
 /** Reservations one policy holds for one request, settled in its onEnd. */
 export interface Hold {
   readonly id: string;
+  /** The counters of the policy's acquisition; those with `settle` null were committed at once. */
   readonly counters: readonly HeldCounter[];
 }
 
 export interface HeldCounter {
   readonly key: string;
   readonly window: CounterWindow;
-  /** What the hold settles with: the request's actual tokens, cost (nano-USD), or nothing (concurrency). */
-  readonly metric: 'tokens' | 'usd' | 'release';
+  /**
+   * What the hold settles with: the request's actual tokens, cost (nano-USD), or nothing (concurrency);
+   * null for a counter committed at admission (nothing to settle).
+   */
+  readonly settle: 'tokens' | 'usd' | 'release' | null;
   /** Amount reserved, charged in full when the actual usage is unknown. */
-  readonly reserved: number;
+  readonly amount: number;
 }
 
 /** Governance data for one request (RequestContext.governance). */

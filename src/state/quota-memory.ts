@@ -48,6 +48,8 @@ interface Counter {
   /** In insertion order, which is expiry order: the TTL is one constant. */
   readonly holds: Map<string, Held>;
   held: number;
+  /** No hold expires before this (the first hold's expiry when it was last looked at). */
+  soonest: number;
 }
 
 export const FIXED_GRACE_MS = 3_600_000;
@@ -164,16 +166,20 @@ export class MemoryQuotaStore implements QuotaStore {
   #counter(key: string): Counter {
     let c = this.#counters.get(key);
     if (c === undefined) {
-      c = { slide: null, fixed: null, holds: new Map(), held: 0 };
+      c = { slide: null, fixed: null, holds: new Map(), held: 0, soonest: Infinity };
       this.#counters.set(key, c);
     }
     return c;
   }
 
   #purge(c: Counter, now: number): void {
-    if (c.holds.size === 0) return;
+    if (c.holds.size === 0 || now < c.soonest) return;
+    c.soonest = Infinity;
     for (const [id, h] of c.holds) {
-      if (h.expiresAt > now) break;
+      if (h.expiresAt > now) {
+        c.soonest = h.expiresAt;
+        break;
+      }
       c.holds.delete(id);
       c.held -= h.amount;
     }
@@ -266,8 +272,10 @@ export class MemoryQuotaStore implements QuotaStore {
       const c = found[i]!;
       if (req.hold) {
         const h = c.holds.get(holdId);
-        if (h === undefined) c.holds.set(holdId, { amount: req.amount, expiresAt: now + this.#ttl });
-        else h.amount += req.amount;
+        if (h === undefined) {
+          if (c.holds.size === 0) c.soonest = now + this.#ttl;
+          c.holds.set(holdId, { amount: req.amount, expiresAt: now + this.#ttl });
+        } else h.amount += req.amount;
         c.held += req.amount;
       } else this.#commit(c, req.window, req.amount, now);
       const s = states[i]!;

@@ -9,7 +9,7 @@ import type { Policy } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import type { GatewayError } from '../../core/errors.ts';
 import { newRequestId } from '../../core/ids.ts';
-import { heldCounters, type Planned, settleHold } from './counters.ts';
+import { holdsAny, type Planned, settleHold } from './counters.ts';
 import { governanceState, type Inputs, type RequestGovernance } from './request-state.ts';
 import { prepareEstimate } from './token-estimate.ts';
 import { tokenizerThread } from './tokenizer-thread.ts';
@@ -89,7 +89,9 @@ export abstract class CounterPolicy<M> implements Policy {
   /** The error for a refusal by counter `failed` of this policy's plan (and any report of it). */
   abstract refused(share: Share<M>, failed: number, retryAfterMs: number): GatewayError;
 
+  /** Only a policy on the same store can share the atomic step, so only such followers are learnt. */
   #learn(route: string, follower: AnyCounterPolicy): void {
+    if (follower.quotas !== this.quotas) return;
     const list = this.#followers.get(route);
     if (list === undefined) this.#followers.set(route, [follower]);
     else if (!list.includes(follower)) this.#followers.set(route, [...list, follower]);
@@ -141,8 +143,7 @@ export abstract class CounterPolicy<M> implements Policy {
     if (state.lead === this) {
       const seen = this.#followers.get(ctx.route);
       if (seen !== undefined && seen.length > 0) {
-        // Only a policy on the same store can share the atomic step.
-        followers = seen.filter((f) => f.quotas === this.quotas);
+        followers = seen;
         plans = followers.map((f) => f.plan(ctx, state));
         requests = (planned as Planned<unknown>[]).concat(...plans);
       }
@@ -187,8 +188,7 @@ export abstract class CounterPolicy<M> implements Policy {
       }
       throw this.refused(own, failed, retryAfterMs); // unreachable: the index is in range
     }
-    const held = heldCounters(planned);
-    if (held.length > 0) state.holds.set(this, { id: holdId, counters: held });
+    if (holdsAny(planned)) state.holds.set(this, { id: holdId, counters: planned });
     this.admitted(ctx, { planned, states: result.states, at: 0, degraded: result.degraded });
     if (followers === null || plans === null) return;
     const inputs = inputsOf(ctx, state);
@@ -196,8 +196,7 @@ export abstract class CounterPolicy<M> implements Policy {
     for (let i = 0; i < followers.length; i++) {
       const policy = followers[i]!;
       const p = plans[i]!;
-      const theirs = heldCounters(p);
-      if (theirs.length > 0) state.holds.set(policy, { id: holdId, counters: theirs });
+      if (holdsAny(p)) state.holds.set(policy, { id: holdId, counters: p });
       (state.prepared ??= []).push({
         policy,
         planned: p,

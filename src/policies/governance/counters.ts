@@ -114,7 +114,7 @@ export function slidingWindow(ms: number): CounterWindow {
 /** A counter a policy plans to charge a request to: the store's request plus what the policy needs. */
 export interface Planned<M> extends CounterRequest {
   /** How to settle it, or null when committed at once. */
-  readonly settle: HeldCounter['metric'] | null;
+  readonly settle: HeldCounter['settle'];
   /** The policy's description of the counter (shared by every request). */
   readonly meta: M;
   /** The request's value for the rule's scope. */
@@ -139,25 +139,21 @@ export function mergeCounters<M>(planned: Planned<M>[]): Planned<M>[] {
   return planned;
 }
 
-export function heldCounters<M>(planned: readonly Planned<M>[]): HeldCounter[] {
-  const out: HeldCounter[] = [];
-  for (const p of planned) {
-    if (p.settle !== null) {
-      out.push({ key: p.key, window: p.window, metric: p.settle, reserved: p.amount });
-    }
-  }
-  return out;
+/** Whether any of the counters is held (to settle when the request ends). */
+export function holdsAny(planned: readonly HeldCounter[]): boolean {
+  for (let i = 0; i < planned.length; i++) if (planned[i]!.settle !== null) return true;
+  return false;
 }
 
 /** The amount a held counter settles with once the request is over. */
 function actualAmount(held: HeldCounter, ctx: RequestContext, prices: PriceTable): number {
-  if (held.metric === 'release') return 0;
+  if (held.settle === 'release') return 0;
   if (ctx.usageSource === 'none') {
     // Usage unknown: if the upstream produced output, charge what was reserved; if the request never got
     // that far, nothing was spent.
-    return ctx.ttftMs === null ? 0 : held.reserved;
+    return ctx.ttftMs === null ? 0 : held.amount;
   }
-  if (held.metric === 'tokens') return ctx.usage.inputTokens + ctx.usage.outputTokens;
+  if (held.settle === 'tokens') return ctx.usage.inputTokens + ctx.usage.outputTokens;
   const cost = requestCost(ctx, prices);
   return cost === null ? 0 : Math.round(cost * 1e9);
 }
@@ -179,13 +175,16 @@ export function settleHold(
   state.holds.delete(owner);
   const settlements: Settlement[] = [];
   for (const c of hold.counters) {
+    if (c.settle === null) continue;
     settlements.push({ key: c.key, window: c.window, actual: release ? 0 : actualAmount(c, ctx, prices) });
   }
-  if (!release) {
-    for (const [other, h] of state.holds) {
+  if (!release && state.holds.size > 0) {
+    for (const other of state.holds.keys()) {
+      const h = state.holds.get(other)!;
       if (h.id !== hold.id) continue;
       state.holds.delete(other);
       for (const c of h.counters) {
+        if (c.settle === null) continue;
         settlements.push({ key: c.key, window: c.window, actual: actualAmount(c, ctx, prices) });
       }
     }
