@@ -10,6 +10,7 @@ import { load, type LoadResult } from './load.ts';
 // Governance overhead (issue 6): throughput with a key, two rate limits, a budget, cost and the ledger,
 // against the same route without them, in memory mode and with Redis, in one run.
 //
+// Each gateway is first warmed up for BENCH_WARM_MS (default 8 s) so the figures are of steady state.
 // The three gateways are measured in turn in short slices (BENCH_SLICE_MS, default 600 ms), many rounds
 // (BENCH_ROUNDS, default 18, going through every order of the three so none always follows the same
 // one), and the ratios are the median of each round's own: this machine's speed drifts by tens of percent
@@ -19,6 +20,7 @@ import { load, type LoadResult } from './load.ts';
 const PAUSE_MS = 150;
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 600);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 18));
+const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 8_000);
 const root = join(import.meta.dirname, '..');
 const SECRET = 'sy-bench-secret-0123456789';
 
@@ -84,8 +86,9 @@ export async function benchGovernance(): Promise<void> {
         { name: 'governed redis', url: redis.url, pid: redis.pid, headers },
       ];
       const cpu = new Map<string, { gateway: number; redis: number }[]>(targets.map((t) => [t.name, []]));
-      for (const t of targets)
-        await load(t.url, body, { connections, durationMs: 1_500, headers: t.headers });
+      // Warm-up: V8 goes on compiling hot functions for seconds; measured before it is done, the slices
+      // would time the compiler (on helper threads) as much as the gateway.
+      for (const t of targets) await load(t.url, body, { connections, durationMs: WARM_MS, headers: t.headers });
       const row = (name: string, x: LoadResult): string =>
         `governance c=${connections} ${name.padEnd(16)} ${x.rps.toFixed(0).padStart(7)} rps (median slice)  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  errors ${x.errors}`;
       const ratios: { memory: number; redis: number }[] = [];

@@ -191,7 +191,10 @@ export interface Settlement {
  * replica holding them is alive (it keeps them fresh), so a dead replica's reservations free themselves.
  */
 export interface QuotaStore {
-  /** `holdId` must be fresh for each acquisition (a counter named twice in one adds to one hold). */
+  /**
+   * `holdId` must be fresh for each acquisition within the process (a counter named twice in one adds to
+   * one hold).
+   */
   acquire(holdId: string, counters: readonly CounterRequest[]): Promise<AcquireResult>;
   settle(holdId: string, settlements: readonly Settlement[]): Promise<void>;
   /**

@@ -8,7 +8,6 @@ import type {
 import type { Policy } from '../../contracts/policy.ts';
 import type { RequestContext } from '../../contracts/request.ts';
 import type { GatewayError } from '../../core/errors.ts';
-import { newRequestId } from '../../core/ids.ts';
 import { holdsAny, type Planned, settleHold } from './counters.ts';
 import { governanceState, type Inputs, type RequestGovernance } from './request-state.ts';
 import { prepareEstimate } from './token-estimate.ts';
@@ -52,6 +51,12 @@ interface Acquisition<M> {
 }
 
 const NOTHING: AcquireResult = { ok: true, degraded: false, states: [] };
+
+/** Hold ids only need to be unique within this process (stores keep per-hold state locally). */
+let holds = 0;
+function nextHoldId(): string {
+  return String(++holds);
+}
 
 export abstract class CounterPolicy<M> implements Policy {
   abstract readonly type: string;
@@ -153,7 +158,7 @@ export abstract class CounterPolicy<M> implements Policy {
         this.#done(ctx, state, { holdId: '', result: NOTHING, planned, followers, plans });
       return;
     }
-    const holdId = newRequestId();
+    const holdId = nextHoldId();
     const now = this.quotas.acquireNow?.(holdId, requests);
     if (now !== undefined) {
       this.#done(ctx, state, { holdId, result: now, planned, followers, plans });

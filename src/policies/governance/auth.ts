@@ -53,7 +53,17 @@ function unauthorized(message: string): GatewayError {
   return new GatewayError('unauthorized', message, { headers: { 'www-authenticate': 'Bearer' } });
 }
 
-const BEARER = /^bearer\s+(\S+)\s*$/i;
+/** The token of `Bearer <token>` (scheme in any case, one token), else null. */
+function bearerToken(value: string): string | null {
+  if (value.length < 8 || value.slice(0, 6).toLowerCase() !== 'bearer') return null;
+  const token = value.slice(6).trim();
+  if (token === '' || token.length === value.length - 6) return null; // no space after the scheme
+  for (let i = 0; i < token.length; i++) {
+    const c = token.charCodeAt(i);
+    if (c === 0x20 || c === 0x09) return null; // more than one token
+  }
+  return token;
+}
 
 class AuthPolicy implements Policy {
   readonly type = 'auth';
@@ -75,8 +85,8 @@ class AuthPolicy implements Policy {
       const value = Array.isArray(raw) ? raw[0] : raw;
       if (value === undefined || value === '') continue;
       if (name !== 'authorization') return value.trim();
-      const m = BEARER.exec(value);
-      if (m !== null) return m[1] ?? null;
+      const token = bearerToken(value);
+      if (token !== null) return token;
     }
     return null;
   }
