@@ -84,8 +84,10 @@ export interface RequestContext {
   durationMs: number;
   /** ms spent waiting on upstreams (headers to last byte), to derive gateway overhead. */
   upstreamMs: number;
-  /** Extra headers for the client response (x-switchyard-*, rate-limit headers…). */
+  /** Extra headers for the client response (request id, x-switchyard-*, rate-limit headers…). */
   readonly responseHeaders: Record<string, string>;
+  /** The response under way is an SSE stream (its headers are sent): a later error is a stream event. */
+  eventStream: boolean;
   /** Extra headers for the upstream request, added by policies. */
   readonly upstreamHeaders: Record<string, string>;
   /** Aborted when the client disconnects or the request must stop. */

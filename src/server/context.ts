@@ -54,6 +54,7 @@ export function createContext(init: ContextInit): RequestContext {
     durationMs: 0,
     upstreamMs: 0,
     responseHeaders: {},
+    eventStream: false,
     upstreamHeaders: {},
     signal: init.signal,
     identity: null,

@@ -36,7 +36,6 @@ export async function handleInference(
   const startedAt = performance.now();
   const server = runtime.config.server;
   const id = requestIdFrom(req.headers[server.request_id_header]);
-  res.setHeader(server.request_id_header, id);
   const abort = new AbortController();
   const onClose = (): void => {
     if (!res.writableFinished) abort.abort(CLIENT_GONE);
@@ -55,6 +54,7 @@ export async function handleInference(
       signal: abort.signal,
       debug: debugValue === '1' || debugValue === 'true',
     });
+    ctx.responseHeaders[server.request_id_header] = id;
     ctx.trace = deps.tracing.startRequest(ctx);
     if (!ctx.debug && deps.live.wantsExplain()) ctx.explainWanted = true;
     if (ctx.requestedModel === '')
@@ -67,6 +67,7 @@ export async function handleInference(
     if (err.code === 'internal_error') deps.logger.error({ err: thrown, id }, 'internal error');
     if (ctx === null) {
       ctx = createContext({ id, api, req, body: {}, startedAt, signal: abort.signal, debug: false });
+      ctx.responseHeaders[server.request_id_header] = id;
       ctx.trace = deps.tracing.startRequest(ctx);
     }
     ctx.errorCode = err.code;
@@ -79,7 +80,7 @@ export async function handleInference(
       for (const policy of pipelineOf(runtime, ctx).onError) policy.onError!(ctx, err);
       // A body we did not read to the end (413, a bad content type) leaves the connection unusable.
       const close = !req.complete;
-      sendError(res, err, { surface, headers: ctx.responseHeaders, close });
+      sendError(res, err, { surface, headers: ctx.responseHeaders, close, eventStream: ctx.eventStream });
     }
   } finally {
     res.off('close', onClose);

@@ -93,7 +93,14 @@ export function writeHead(
 ): void {
   ctx.ttftMs = performance.now() - ctx.startedAt;
   ctx.status = status;
-  res.writeHead(status, { ...ctx.responseHeaders, ...headers });
+  if (headers === SSE_HEADERS) ctx.eventStream = true;
+  // One flat list (`headers` winning over the context's): nothing was set on `res` before, so Node writes
+  // the list as given instead of storing each header first.
+  const own = ctx.responseHeaders;
+  const raw: string[] = [];
+  for (const name in own) if (!(name in headers)) raw.push(name, own[name]!);
+  for (const name in headers) raw.push(name, headers[name]!);
+  res.writeHead(status, raw);
 }
 
 /**

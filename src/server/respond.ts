@@ -29,7 +29,7 @@ export function errorBody(err: GatewayError, surface: Surface): string {
 export function sendError(
   res: ServerResponse,
   err: GatewayError,
-  options: { surface: Surface; headers?: Record<string, string>; close?: boolean },
+  options: { surface: Surface; headers?: Record<string, string>; close?: boolean; eventStream?: boolean },
 ): void {
   if (res.destroyed) return;
   if (!res.headersSent) {
@@ -38,8 +38,7 @@ export function sendError(
     sendJson(res, err.status, errorBody(err, options.surface), headers);
     return;
   }
-  const type = res.getHeader('content-type');
-  if (typeof type === 'string' && type.startsWith('text/event-stream')) {
+  if (options.eventStream === true) {
     res.end(
       options.surface === 'anthropic'
         ? sseFrame(errorBody(err, 'anthropic'), 'error')
