@@ -17,6 +17,11 @@ import { load, type LoadResult } from './load.ts';
 // slices.
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 500);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 6));
+/**
+ * Warm-up per server and body kind before any cell (BENCH_WARM_MS, default 2 s each): V8 goes on compiling hot
+ * functions for seconds, and the figures are of a running gateway, not of its JIT warm-up.
+ */
+const WARM_MS = Number(process.env.BENCH_WARM_MS ?? 2_000);
 const TARGETS = ['direct', 'minimal', 'gateway'] as const;
 type Target = (typeof TARGETS)[number];
 /** Every order of three targets: a round in each, so none always follows the same one. */
@@ -122,6 +127,11 @@ export async function benchGateway(): Promise<void> {
   const rows: string[] = [];
   const fmt = (n: number, d = 2): string => n.toFixed(d).padStart(9);
   try {
+    for (const stream of [false, true]) {
+      const body = JSON.stringify({ model: 'bench-model', messages, max_tokens: 32, stream });
+      for (const url of [targets.gateway, targets.minimal])
+        await load(url, body, { connections: 32, durationMs: WARM_MS });
+    }
     for (const stream of [false, true]) {
       const body = JSON.stringify({ model: 'bench-model', messages, max_tokens: 32, stream });
       for (const connections of [1, 32]) {

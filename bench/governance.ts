@@ -88,7 +88,8 @@ export async function benchGovernance(): Promise<void> {
       const cpu = new Map<string, { gateway: number; redis: number }[]>(targets.map((t) => [t.name, []]));
       // Warm-up: V8 goes on compiling hot functions for seconds; measured before it is done, the slices
       // would time the compiler (on helper threads) as much as the gateway.
-      for (const t of targets) await load(t.url, body, { connections, durationMs: WARM_MS, headers: t.headers });
+      for (const t of targets)
+        await load(t.url, body, { connections, durationMs: WARM_MS, headers: t.headers });
       const row = (name: string, x: LoadResult): string =>
         `governance c=${connections} ${name.padEnd(16)} ${x.rps.toFixed(0).padStart(7)} rps (median slice)  p50 ${x.p50.toFixed(2)} ms  p99 ${x.p99.toFixed(2)} ms  errors ${x.errors}`;
       const ratios: { memory: number; redis: number }[] = [];
