@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LineDestination } from './log-destination.ts';
@@ -53,5 +54,43 @@ describe('LineDestination', () => {
       assert.equal(readFileSync(file, 'utf8'), 'a\nb\n');
       dest.end();
       await once(dest, 'close');
+    }));
+
+  it('waits out a full pipe (EAGAIN) and loses nothing', () =>
+    withFile(async (file) => {
+      // A FIFO opened non-blocking on both ends, as stdout is when it is a pipe: 200 KB of lines overflow
+      // its 64 KB buffer while nobody reads.
+      const fifo = `${file}.fifo`;
+      execFileSync('mkfifo', [fifo]);
+      const reader = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+      const writer = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      const dest = new LineDestination(writer);
+      const expected: string[] = [];
+      for (let i = 0; i < 2_000; i++) {
+        const line = `line ${i} ${'y'.repeat(90)}`;
+        expected.push(line);
+        dest.writeLine(line);
+      }
+      dest.flush(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 100)); // the writer is now held up by EAGAIN
+      const chunks: Buffer[] = [];
+      const buf = Buffer.alloc(65_536);
+      const deadline = Date.now() + 10_000;
+      let text = '';
+      while (Date.now() < deadline && text.split('\n').length <= expected.length) {
+        try {
+          const n = readSync(reader, buf, 0, buf.length, null);
+          chunks.push(Buffer.from(buf.subarray(0, n)));
+          text = Buffer.concat(chunks).toString();
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      }
+      assert.deepEqual(text.split('\n').slice(0, -1), expected);
+      dest.end();
+      await once(dest, 'close');
+      closeSync(writer);
+      closeSync(reader);
     }));
 });
