@@ -216,7 +216,15 @@ export class Gateway {
     } catch (err) {
       this.logger.error({ err }, 'could not flush governance state (usage ledger)');
     }
-    this.logger.flush();
+    // Log lines still buffered go out before the process exits (bounded: a stdout nobody reads must
+    // not hold the shutdown; what is left is written synchronously at exit).
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 1_000);
+      this.logger.flush(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
