@@ -271,7 +271,9 @@ models:
   it('a backend killed mid-stream under 200 concurrent streams: every client gets a terminal error within 1 s', async () => {
     const a = await startFakeUpstream();
     const gw = await startGateway(twoProviders(a, 'http://127.0.0.1:1/v1'));
-    const words = Array.from({ length: 100 }, (_, i) => `w${i}`);
+    // Streams long enough (20 s) that none ends before all 200 are under way on a loaded machine; the
+    // kill comes as soon as they are, so the test does not take that long.
+    const words = Array.from({ length: 400 }, (_, i) => `w${i}`);
     for (let i = 0; i < 200; i++)
       a.script('/v1/chat/completions', { sse: chatChunks('m', words, false), frameDelayMs: 50 });
     const started: Promise<{ text: string; endedAt: number }>[] = [];
@@ -284,7 +286,7 @@ models:
         }).then(async (r) => ({ text: await r.text(), endedAt: performance.now() })),
       );
     }
-    await waitFor(() => a.requests.length === 200, 5000);
+    await waitFor(() => a.requests.length === 200, 15_000);
     await new Promise((r) => setTimeout(r, 200));
     const killedAt = performance.now();
     await a.close();

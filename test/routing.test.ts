@@ -122,7 +122,7 @@ models:
 routes:
   - name: batched
     match: { api: [embeddings] }
-    embeddings_batching: { max_inputs: 64, max_delay: 30ms }
+    embeddings_batching: { max_inputs: 64, max_delay: 250ms }
 `;
 }
 
