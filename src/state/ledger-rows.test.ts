@@ -3,41 +3,13 @@ import assert from 'node:assert/strict';
 import type { UsageRecord } from '../contracts/governance.ts';
 import { LEDGER_COLUMNS } from './ledger-columns.ts';
 import { encodeRows, rowValues } from './ledger-rows.ts';
-
-const base: UsageRecord = {
-  ts: 1_795_444_061_286,
-  requestId: 'req-1',
-  keyId: 'key_abc',
-  identityKind: 'key',
-  tenant: null,
-  team: 'red',
-  user: null,
-  api: 'chat',
-  route: 'default',
-  model: 'gpt-4o',
-  upstreamModel: 'gpt-4o-2024-08-06',
-  provider: 'openai',
-  endpoint: null,
-  stream: true,
-  inputTokens: 1_200,
-  outputTokens: 35,
-  cachedInputTokens: 1_024,
-  cacheWriteTokens: 0,
-  reasoningTokens: 0,
-  costUsd: 0.000_123_456_789,
-  status: 200,
-  outcome: 'ok',
-  errorCode: null,
-  latencyMs: 812,
-  ttftMs: null,
-  usageSource: 'upstream',
-  attempts: 2,
-};
+import { usageRecord } from './test-records.ts';
 
 test('records flattened for the ledger thread come back as the same column values', () => {
+  // Null text and number columns, both booleans, a cost with many digits.
   const records: UsageRecord[] = [
-    base,
-    { ...base, requestId: 'req-2', stream: false, team: null, costUsd: null, ttftMs: 40, errorCode: 'x' },
+    usageRecord(1, { tenant: null, costUsd: 0.000_123_456_789, ttftMs: null }),
+    usageRecord(2, { stream: false, team: null, costUsd: null, ttftMs: 40, errorCode: 'x' }),
   ];
   const batch = encodeRows(records);
   assert.equal(batch.count, 2);

@@ -9,41 +9,7 @@ import { PgLedgerBackend } from './ledger-pg.ts';
 import { SqliteLedgerBackend } from './ledger-sqlite.ts';
 import { ThreadedSqliteLedgerBackend } from './ledger-sqlite-thread.ts';
 import { PG_URL, pgSchema } from './test-env.ts';
-
-const T0 = Date.UTC(2025, 5, 1);
-
-function record(i: number, extra: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    ts: T0 + i * 1_000,
-    requestId: `req-${i}`,
-    keyId: `key-${i % 3}`,
-    identityKind: 'api-key',
-    tenant: i % 2 === 0 ? 'acme' : 'globex',
-    team: `team-${i % 4}`,
-    user: null,
-    api: 'chat',
-    route: 'default',
-    model: 'gpt-4o',
-    upstreamModel: 'gpt-4o-2024-08-06',
-    provider: 'openai',
-    endpoint: 'https://api.openai.com',
-    stream: i % 2 === 1,
-    inputTokens: 100 + i,
-    outputTokens: 10 * i,
-    cachedInputTokens: i,
-    cacheWriteTokens: 0,
-    reasoningTokens: 0,
-    costUsd: Math.round(0.000125 * i * 1e12) / 1e12,
-    status: 200,
-    outcome: 'ok',
-    errorCode: null,
-    latencyMs: 50 + i,
-    ttftMs: i % 5 === 0 ? null : 20,
-    usageSource: 'upstream',
-    attempts: 1,
-    ...extra,
-  };
-}
+import { T0, usageRecord as record } from './test-records.ts';
 
 const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dir = mkdtempSync(join(tmpdir(), 'sy-ledger-'));
