@@ -8,7 +8,7 @@ import type { AttemptOutcome, Endpoint, OutgoingRequest } from '../contracts/ups
 import type { CompiledTarget } from '../config/runtime.ts';
 import { ExchangeDeadline } from '../upstream/deadline.ts';
 import { propagateTrace, readBody, sendUpstream } from '../upstream/exchange.ts';
-import { answerJson, relayStream, SSE_HEADERS } from './relay.ts';
+import { answerJson, relayStream } from './relay.ts';
 import { GatewayError as GatewayErrorClass, toGatewayError } from '../core/errors.ts';
 
 // One attempt: translate for the target, pick its endpoint, exchange, and answer the client (JSON or a
@@ -158,5 +158,3 @@ export async function attempt(
     provider.release(endpoint, ctx, outcome);
   }
 }
-
-export { SSE_HEADERS };

@@ -9,7 +9,7 @@ import type { GatewayMetrics } from '../telemetry/metrics.ts';
 import type { Tracing } from '../telemetry/tracing.ts';
 import type { LiveStats } from '../telemetry/live-stats.ts';
 import { readJsonBody } from './body.ts';
-import { createContext } from './context.ts';
+import { createContext, type ContextInit } from './context.ts';
 import { proxy, type ProxyDeps } from './proxy.ts';
 import { sendError, type Surface } from './respond.ts';
 
@@ -45,7 +45,7 @@ export async function handleInference(
   try {
     const body = await readJsonBody(req, server.limits.body);
     const debugValue = req.headers[server.debug_header];
-    ctx = createContext({
+    ctx = begin(deps, server.request_id_header, {
       id,
       api,
       req,
@@ -54,8 +54,6 @@ export async function handleInference(
       signal: abort.signal,
       debug: debugValue === '1' || debugValue === 'true',
     });
-    ctx.responseHeaders[server.request_id_header] = id;
-    ctx.trace = deps.tracing.startRequest(ctx);
     if (!ctx.debug && deps.live.wantsExplain()) ctx.explainWanted = true;
     if (ctx.requestedModel === '')
       throw new GatewayError('invalid_request', "The request must name a model in the 'model' field.", {
@@ -65,11 +63,15 @@ export async function handleInference(
   } catch (thrown) {
     const err = toGatewayError(thrown);
     if (err.code === 'internal_error') deps.logger.error({ err: thrown, id }, 'internal error');
-    if (ctx === null) {
-      ctx = createContext({ id, api, req, body: {}, startedAt, signal: abort.signal, debug: false });
-      ctx.responseHeaders[server.request_id_header] = id;
-      ctx.trace = deps.tracing.startRequest(ctx);
-    }
+    ctx ??= begin(deps, server.request_id_header, {
+      id,
+      api,
+      req,
+      body: {},
+      startedAt,
+      signal: abort.signal,
+      debug: false,
+    });
     ctx.errorCode = err.code;
     if (abort.signal.aborted && abort.signal.reason === CLIENT_GONE) {
       ctx.outcome = 'aborted';
@@ -86,6 +88,14 @@ export async function handleInference(
     res.off('close', onClose);
     if (ctx !== null) finish(deps, runtime, ctx);
   }
+}
+
+/** The request's context, with its id on every answer (under `idHeader`) and its trace started. */
+function begin(deps: HandlerDeps, idHeader: string, init: ContextInit): RequestContext {
+  const ctx = createContext(init);
+  ctx.responseHeaders[idHeader] = init.id;
+  ctx.trace = deps.tracing.startRequest(ctx);
+  return ctx;
 }
 
 function pipelineOf(runtime: Runtime, ctx: RequestContext) {

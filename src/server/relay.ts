@@ -11,7 +11,7 @@ import { upstreamFailure, type UpstreamResponse } from '../upstream/exchange.ts'
 // both ways. An error before any byte is thrown (so the caller may fail over); after the first byte, a
 // failure ends the stream with one error event and no [DONE].
 
-export const SSE_HEADERS = {
+const SSE_HEADERS = {
   'content-type': 'text/event-stream; charset=utf-8',
   'cache-control': 'no-cache',
   'x-accel-buffering': 'no',
@@ -93,7 +93,6 @@ export function writeHead(
 ): void {
   ctx.ttftMs = performance.now() - ctx.startedAt;
   ctx.status = status;
-  if (headers === SSE_HEADERS) ctx.eventStream = true;
   // One flat list (`headers` winning over the context's): nothing was set on `res` before, so Node writes
   // the list as given instead of storing each header first.
   const own = ctx.responseHeaders;
@@ -101,6 +100,13 @@ export function writeHead(
   for (const name in own) if (!(name in headers)) raw.push(name, own[name]!);
   for (const name in headers) raw.push(name, headers[name]!);
   res.writeHead(status, raw);
+}
+
+/** Sends the SSE head unless the response has started: from then on an error is a stream event. */
+function startStream(ctx: RequestContext, res: ServerResponse): void {
+  if (res.headersSent) return;
+  ctx.eventStream = true;
+  writeHead(ctx, res, 200, SSE_HEADERS);
 }
 
 /**
@@ -146,7 +152,7 @@ export async function relayStream(
         const out = st.push(chunk);
         if (out !== null) lastOut = out;
         if (st.error !== null && !res.headersSent) throw st.error; // an error before any byte: a plain error response
-        if (out !== null && !res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+        if (out !== null) startStream(ctx, res);
         if (st.complete === true && st.error === null) {
           finished = true;
           finish(ctx, res, st, out);
@@ -198,13 +204,13 @@ function writeTail(ctx: RequestContext, res: ServerResponse, st: StreamTranslato
   const tail = st.end();
   takeUsage(ctx, st);
   if (tail === null) return;
-  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+  startStream(ctx, res);
   res.write(tail);
   ctx.capture?.chunk(tail);
 }
 
 function endStream(ctx: RequestContext, res: ServerResponse): void {
-  if (!res.headersSent) writeHead(ctx, res, 200, SSE_HEADERS);
+  startStream(ctx, res);
   res.end();
 }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, FLUSH_MS, logDestination } from './access-log.ts';
+import { createLogger } from './access-log.ts';
+import { FLUSH_MS, LineDestination } from './log-destination.ts';
 
 // The log destination buffers lines and writes them in blocks; a quiet gateway's lines must still reach
 // the file (or stdout) promptly, not wait for the buffer to fill.
@@ -12,7 +13,7 @@ describe('log destination', () => {
   it('writes a lone line within the flush interval', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sy-log-'));
     const file = join(dir, 'gateway.log');
-    const dest = logDestination(file);
+    const dest = new LineDestination(file);
     try {
       const logger = createLogger('info', dest);
       logger.info({ id: 'r1' }, 'one quiet line');

@@ -1,22 +1,15 @@
 import { pino, type Logger } from 'pino';
 import type { DestinationStream } from 'pino';
 import type { RequestContext } from '../contracts/request.ts';
-import { FLUSH_MS, LineDestination } from './log-destination.ts';
+import { LineDestination } from './log-destination.ts';
 
 // The operator log: JSON lines through pino, written asynchronously. The access log is one line per
 // request with what an operator needs to answer "what happened to request X". Prompts and outputs only
 // on routes that enable `log_payloads`, redacted (payload-log.ts).
 
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  const dest = destination ?? logDestination(1);
+  const dest = destination ?? new LineDestination(1);
   return pino({ level, base: null, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg' }, dest);
-}
-
-export { FLUSH_MS };
-
-/** Where log lines go (a file descriptor or a path): buffered, written in blocks (log-destination.ts). */
-export function logDestination(dest: number | string): LineDestination {
-  return new LineDestination(dest);
 }
 
 /**
@@ -68,15 +61,17 @@ interface LineSink {
  */
 export class AccessLog {
   private readonly sink: LineSink;
+  /** The gateway's own destination, which takes a line without its newline (no joined copy of it). */
+  private readonly lines: LineDestination | null;
 
   constructor(logger: Logger) {
     this.sink = (logger as unknown as Record<symbol, LineSink>)[pino.symbols.streamSym]!;
+    this.lines = this.sink instanceof LineDestination ? this.sink : null;
   }
 
   write(ctx: RequestContext): void {
     const json = JSON.stringify(accessLogLine(ctx, new Date().toISOString()));
-    // Encoded as is: joining the newline on first would copy the line.
-    if (this.sink instanceof LineDestination) this.sink.writeLine(json);
+    if (this.lines !== null) this.lines.writeLine(json);
     else this.sink.write(`${json}\n`);
   }
 }

@@ -16,7 +16,6 @@ import { existingGovernanceState } from './request-state.ts';
 // Shared by the rate-limit and budget policies: which counters a request touches, priority caps, merging
 // duplicates, and settling a hold from the request's final usage.
 
-/** The value a request has for a scope, or null when it has none (e.g. no team): the rule is skipped. */
 /**
  * `compile` over the rules a key record carries (`rulesOf`), memoised per record: records are cached,
  * so each key's rules compile once.
@@ -36,6 +35,7 @@ export function perKeyRecord<R, C>(
   };
 }
 
+/** The value a request has for a scope, or null when it has none (e.g. no team): the rule is skipped. */
 export function scopeValue(scope: LimitScope, ctx: RequestContext): string | null {
   switch (scope) {
     case 'key':
@@ -171,7 +171,7 @@ export function settleHold(
 ): void {
   const state = existingGovernanceState(ctx);
   const hold = state?.holds.get(owner);
-  if (state === undefined || hold === undefined) return;
+  if (state === null || hold === undefined) return;
   state.holds.delete(owner);
   const settlements: Settlement[] = [];
   for (const c of hold.counters) {

@@ -44,6 +44,6 @@ export function governanceState(ctx: RequestContext): RequestGovernance {
 }
 
 /** The state if any governance policy touched this request, without creating one. */
-export function existingGovernanceState(ctx: RequestContext): RequestGovernance | undefined {
-  return (ctx.governance as RequestGovernance | null) ?? undefined;
+export function existingGovernanceState(ctx: RequestContext): RequestGovernance | null {
+  return ctx.governance as RequestGovernance | null;
 }
