@@ -13,6 +13,11 @@ import { buildKeyRecord, generateSecret, hashSecret, newKeyId } from './key-secr
 // store. Revocations and updates evict the entry here and, through the bus, on every replica; the TTL
 // bounds staleness if a bus message is lost (and the whole cache is dropped when the bus reconnects).
 // Unknown secrets are cached briefly too, so random keys cannot hammer the database.
+//
+// A key in use is also found by its secret itself, skipping the hash (the largest part of a governed
+// request's authentication): such an entry holds the raw secret only while its cached record is trusted
+// (the TTL, as long as the request's own header lives anyway), is dropped by any invalidation, and
+// expired ones are swept at most once per TTL. Unknown secrets are never kept this way.
 
 export interface KeyDirectoryOptions {
   readonly store: KeyStore;
@@ -41,6 +46,8 @@ export class CachedKeyDirectory implements KeyDirectory {
   readonly #onEvent: StateEventHook;
   readonly #cache = new Map<string, Entry>();
   readonly #loading = new Map<string, Promise<KeyRecord | null>>();
+  readonly #bySecret = new Map<string, { readonly record: KeyRecord; readonly until: number }>();
+  #sweptAt = 0;
   /** Bumped on every invalidation: a load that started before one must not fill the cache. */
   #epoch = 0;
 
@@ -63,15 +70,30 @@ export class CachedKeyDirectory implements KeyDirectory {
   }
 
   authenticate(secret: string): KeyRecord | null | Promise<KeyRecord | null> {
+    const now = this.#clock();
+    const known = this.#bySecret.get(secret);
+    if (known !== undefined && known.until > now) return known.record;
     const hash = hashSecret(secret);
     const hit = this.#cache.get(hash);
-    if (hit !== undefined && hit.until > this.#clock()) return hit.record;
+    if (hit !== undefined && hit.until > now) {
+      if (hit.record !== null) this.#remember(secret, hit.record, hit.until, now);
+      return hit.record;
+    }
     let pending = this.#loading.get(hash);
     if (pending === undefined) {
       pending = this.#load(hash);
       this.#loading.set(hash, pending);
     }
     return pending;
+  }
+
+  #remember(secret: string, record: KeyRecord, until: number, now: number): void {
+    if (now - this.#sweptAt >= this.#ttl) {
+      this.#sweptAt = now;
+      for (const [s, e] of this.#bySecret) if (e.until <= now) this.#bySecret.delete(s);
+    }
+    if (this.#bySecret.size >= this.#max) this.#bySecret.delete(this.#bySecret.keys().next().value ?? '');
+    this.#bySecret.set(secret, { record, until });
   }
 
   async #load(hash: string): Promise<KeyRecord | null> {
@@ -93,12 +115,14 @@ export class CachedKeyDirectory implements KeyDirectory {
     this.#epoch++;
     this.#cache.delete(hash);
     this.#loading.delete(hash);
+    this.#bySecret.clear();
   }
 
   #clear(): void {
     this.#epoch++;
     this.#cache.clear();
     this.#loading.clear();
+    this.#bySecret.clear();
   }
 
   async #changed(record: KeyRecord | null): Promise<KeyRecord | null> {

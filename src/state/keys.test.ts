@@ -141,8 +141,16 @@ describe('CachedKeyDirectory', () => {
     now += 1_001;
     await dir.authenticate(secret);
     assert.equal(reads, 3, 'TTL expired');
+    // Found by its secret from here on (no hash), until the TTL or an invalidation.
+    assert.equal((await dir.authenticate(secret))?.id, record.id);
+    assert.equal((await dir.authenticate(secret))?.id, record.id);
+    assert.equal(reads, 3);
+    now += 1_001;
+    await dir.authenticate(secret);
+    assert.equal(reads, 4, 'the record found by its secret expires with the TTL too');
+    assert.equal((await dir.authenticate(secret))?.revokedAt, null);
     await dir.revoke(record.id);
-    assert.notEqual((await dir.authenticate(secret))?.revokedAt, null);
+    assert.notEqual((await dir.authenticate(secret))?.revokedAt, null, 'revocation drops it at once');
   });
 
   test('declare() adds a config key with its own secret once, and refreshes it', async () => {

@@ -19,6 +19,12 @@ export interface RowBatch {
   readonly strings: readonly string[];
 }
 
+/** Per column: its record field and kind (flat arrays: no tuple read per value). */
+const FIELDS = LEDGER_COLUMNS.map(([field]) => field);
+const KINDS = LEDGER_COLUMNS.map(([, , kind]) => kind);
+/** Columns whose values are all different (request ids): not worth looking up in the string table. */
+const UNIQUE = LEDGER_COLUMNS.map(([field]) => field === 'requestId');
+
 export function encodeRows(records: readonly UsageRecord[]): RowBatch {
   const numbers = new Float64Array(records.length * NUMBER_COLUMNS);
   const texts = new Int32Array(records.length * TEXT_COLUMNS);
@@ -27,11 +33,12 @@ export function encodeRows(records: readonly UsageRecord[]): RowBatch {
   let n = 0;
   let t = 0;
   for (const r of records) {
-    for (let c = 0; c < LEDGER_COLUMNS.length; c++) {
-      const [field, , kind] = LEDGER_COLUMNS[c]!;
-      const v = r[field];
+    for (let c = 0; c < FIELDS.length; c++) {
+      const v = r[FIELDS[c]!];
+      const kind = KINDS[c];
       if (kind === 'text') {
         if (v === null || v === undefined) texts[t++] = -1;
+        else if (UNIQUE[c] === true) texts[t++] = strings.push(v as string) - 1;
         else {
           const s = v as string;
           let i = index.get(s);

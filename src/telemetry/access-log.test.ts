@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger } from './access-log.ts';
+import { createLogger, isoTime } from './access-log.ts';
 import { FLUSH_MS, LineDestination } from './log-destination.ts';
 
 // The log destination buffers lines and writes them in blocks; a quiet gateway's lines must still reach
@@ -29,5 +29,15 @@ describe('log destination', () => {
       dest.end();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('access-log time', () => {
+  it('is the ISO form of the time, across milliseconds, seconds and days', () => {
+    const base = Date.UTC(2026, 10, 23, 23, 59, 58, 0);
+    for (const ms of [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1999, 2000, 2005, 86_400_000 + 7]) {
+      assert.equal(isoTime(base + ms), new Date(base + ms).toISOString());
+    }
+    assert.equal(isoTime(base), new Date(base).toISOString(), 'back to an earlier second');
   });
 });
