@@ -6,8 +6,12 @@ import { LEDGER_COLUMNS } from './ledger-columns.ts';
 // (every field name and string, every time); this form is mostly a memory copy, and the buffers are
 // transferred, not copied.
 
-const TEXT = LEDGER_COLUMNS.map(([, , kind]) => kind === 'text');
-const TEXT_COLUMNS = TEXT.filter(Boolean).length;
+/** Per column: its record field and kind (flat arrays: no tuple read per value). */
+const FIELDS = LEDGER_COLUMNS.map(([field]) => field);
+const KINDS = LEDGER_COLUMNS.map(([, , kind]) => kind);
+/** Columns whose values are all different (request ids): not worth looking up in the string table. */
+const UNIQUE = LEDGER_COLUMNS.map(([field]) => field === 'requestId');
+const TEXT_COLUMNS = KINDS.filter((kind) => kind === 'text').length;
 const NUMBER_COLUMNS = LEDGER_COLUMNS.length - TEXT_COLUMNS;
 
 export interface RowBatch {
@@ -18,12 +22,6 @@ export interface RowBatch {
   readonly texts: Int32Array<ArrayBuffer>;
   readonly strings: readonly string[];
 }
-
-/** Per column: its record field and kind (flat arrays: no tuple read per value). */
-const FIELDS = LEDGER_COLUMNS.map(([field]) => field);
-const KINDS = LEDGER_COLUMNS.map(([, , kind]) => kind);
-/** Columns whose values are all different (request ids): not worth looking up in the string table. */
-const UNIQUE = LEDGER_COLUMNS.map(([field]) => field === 'requestId');
 
 export function encodeRows(records: readonly UsageRecord[]): RowBatch {
   const numbers = new Float64Array(records.length * NUMBER_COLUMNS);
@@ -59,8 +57,8 @@ export function encodeRows(records: readonly UsageRecord[]): RowBatch {
 export function rowValues(batch: RowBatch, row: number, out: (string | number | null)[], at: number): void {
   let n = row * NUMBER_COLUMNS;
   let t = row * TEXT_COLUMNS;
-  for (let c = 0; c < LEDGER_COLUMNS.length; c++) {
-    if (TEXT[c] === true) {
+  for (let c = 0; c < KINDS.length; c++) {
+    if (KINDS[c] === 'text') {
       const i = batch.texts[t++]!;
       out[at + c] = i < 0 ? null : batch.strings[i]!;
     } else {
